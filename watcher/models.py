@@ -1,0 +1,99 @@
+"""Plain values that cross layers: what the config declares, what a feed yields, what matched.
+
+No layer passes ORM rows or feedparser objects to another; these dataclasses are the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """A feed as the config declares it. ``url`` is an http(s) URL or an absolute file path."""
+
+    url: str
+    name: str | None
+    interval: float
+    backlog: str = "alert"  # "alert" | "skip": whether a new feed's first items are alerted
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a feed, reduced to plain text (markup stripped, entities decoded)."""
+
+    key: str  # identity within its feed: guid/id, else link, else a hash of title and text
+    article_key: str  # identity across feeds: the canonical link, else feed-scoped key
+    title: str
+    link: str | None
+    summary: str
+    content: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class RuleHit:
+    """One rule that matched one item, with the words that made it match."""
+
+    rule_id: str
+    rule_title: str
+    terms: tuple[str, ...]
+    notify: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What the store remembers about a feed between polls."""
+
+    id: int
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_polled: datetime | None = None
+    next_poll: datetime | None = None
+    error_count: int = 0
+    polled_ok_before: bool = False
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """A queued delivery, with everything needed to render it."""
+
+    id: int
+    channel: str
+    attempts: int
+    title: str
+    link: str | None
+    feed_name: str
+    published: datetime | None
+    summary: str
+    rules: tuple[tuple[str, str, tuple[str, ...]], ...] = field(default=())  # (id, title, terms)
+
+
+@dataclass(frozen=True)
+class HitView:
+    """A stored hit as ``watcher hits`` shows it."""
+
+    rule: str
+    rule_title: str
+    title: str
+    link: str | None
+    feed: str
+    published: datetime | None
+    matched_at: datetime
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeedView:
+    """A feed's health as ``watcher feeds`` shows it."""
+
+    name: str
+    url: str
+    status: str
+    last_polled: datetime | None
+    next_poll: datetime | None
+    error_count: int
+    last_error: str | None
+    items: int

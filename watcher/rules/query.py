@@ -1,0 +1,287 @@
+"""The rule query language: text -> syntax tree.
+
+Grammar, loosest binding first::
+
+    query   := or
+    or      := and ("OR" and)*
+    and     := unary (["AND"] unary | "NOT" unary)*     # side by side = AND; "A NOT B" = A AND NOT B
+    unary   := "NOT" unary | near
+    near    := scoped ("NEAR/n" scoped)*
+    scoped  := [FIELD ":"] (word | word* | "phrase" | @alias | "(" or ")")
+
+Operators are upper case. A lower-case ``and``/``or``/``not`` is refused rather than read as a
+word, because an analyst who types ``maduro or guaido`` means the operator, and silently
+searching for the word "or" would lose every alert.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.errors import QuerySyntaxError
+from watcher.text import fold, normalize_text
+
+FIELDS = ("title", "summary", "content")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One word position of a term: an exact word, a word prefix (``venez*``), or any word."""
+
+    kind: str  # "word" | "prefix" | "any"
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Term:
+    """A word, prefix or phrase: a sequence of parts that must occur in adjacent words."""
+
+    parts: tuple[Part, ...]
+    source: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class AliasRef:
+    """``@name``: any of the spellings listed under ``aliases.name``."""
+
+    name: str
+    field: str | None = None
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Near:
+    """``A NEAR/n B``: both in one field, at most ``n`` words between them, either order."""
+
+    left: Leaf
+    right: Leaf
+    distance: int
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+Leaf = Term | AliasRef
+Node = Term | AliasRef | Near | And | Or | Not
+
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<phrase>"[^"]*"?)
+  | (?P<field>[A-Za-z]+:(?=\S))
+  | (?P<near>NEAR/\d+\b)
+  | (?P<alias>@[\w-]+)
+  | (?P<word>[^\s()"]+)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    column: int
+
+
+def _lex(query: str) -> list[_Tok]:
+    toks: list[_Tok] = []
+    for m in _TOKEN_RE.finditer(query):
+        kind = m.lastgroup or "word"
+        text = m.group()
+        col = m.start() + 1
+        if kind == "space":
+            continue
+        if kind == "phrase" and (len(text) < 2 or not text.endswith('"')):
+            raise QuerySyntaxError('unclosed quote: add the closing "', col)
+        if kind == "word" and text in ("AND", "OR", "NOT"):
+            kind = text
+        elif kind == "word" and text.lower() in ("and", "or", "not"):
+            raise QuerySyntaxError(
+                f'lower-case "{text}" is ambiguous: write {text.upper()} for the operator, '
+                f'or "{text}" in quotes to search for the word',
+                col,
+            )
+        elif kind == "word" and text.startswith("NEAR"):
+            raise QuerySyntaxError(f'"{text}": write NEAR/n, e.g. NEAR/5', col)
+        toks.append(_Tok(kind, text, col))
+    return toks
+
+
+def _parts(text: str, column: int, in_phrase: bool) -> tuple[Part, ...]:
+    """Turn the text of a word or phrase into parts, reading ``*`` as a prefix or any-word mark."""
+    parts: list[Part] = []
+    for chunk in normalize_text(text).split():
+        if chunk == "*":
+            if not in_phrase:
+                raise QuerySyntaxError("a lone * matches nothing on its own", column)
+            parts.append(Part("any"))
+            continue
+        prefix = chunk.endswith("*")
+        stem_words = [fold(w) for w in re.findall(r"[^\W_]+", chunk.rstrip("*"))]
+        if "*" in chunk.rstrip("*"):
+            raise QuerySyntaxError(f'"{chunk}": * may only end a word', column)
+        if not stem_words:
+            if prefix:
+                raise QuerySyntaxError(f'"{chunk}": a prefix needs letters or digits before *', column)
+            continue  # pure punctuation, e.g. "-" in a phrase: words only are compared
+        parts.extend(Part("word", w) for w in stem_words[:-1])
+        parts.append(Part("prefix" if prefix else "word", stem_words[-1]))
+    if not parts or all(p.kind == "any" for p in parts):
+        raise QuerySyntaxError(f"{text!r} holds no letters or digits to match", column)
+    if parts[0].kind == "any" or parts[-1].kind == "any":
+        raise QuerySyntaxError("a phrase cannot start or end with *", column)
+    return tuple(parts)
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.toks = _lex(query)
+        self.pos = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def take(self) -> _Tok:
+        tok = self.toks[self.pos]
+        self.pos += 1
+        return tok
+
+    def end_column(self) -> int:
+        return len(self.query) + 1
+
+    def parse(self) -> Node:
+        if not self.toks:
+            raise QuerySyntaxError("the query is empty")
+        node = self.parse_or(None)
+        tok = self.peek()
+        if tok is not None:
+            if tok.kind == "rparen":
+                raise QuerySyntaxError('unmatched ")"', tok.column)
+            raise QuerySyntaxError(f'unexpected "{tok.text}"', tok.column)
+        return node
+
+    def parse_or(self, field: str | None) -> Node:
+        children = [self.parse_and(field)]
+        while (tok := self.peek()) is not None and tok.kind == "OR":
+            self.take()
+            children.append(self.parse_and(field))
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def parse_and(self, field: str | None) -> Node:
+        children = [self.parse_unary(field)]
+        while (tok := self.peek()) is not None and tok.kind not in ("OR", "rparen"):
+            if tok.kind == "AND":
+                self.take()
+                children.append(self.parse_unary(field))
+            elif tok.kind == "NOT":
+                self.take()
+                children.append(Not(self.parse_unary(field)))
+            else:
+                children.append(self.parse_unary(field))
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def parse_unary(self, field: str | None) -> Node:
+        tok = self.peek()
+        if tok is not None and tok.kind == "NOT":
+            self.take()
+            return Not(self.parse_unary(field))
+        return self.parse_near(field)
+
+    def parse_near(self, field: str | None) -> Node:
+        node = self.parse_scoped(field)
+        while (tok := self.peek()) is not None and tok.kind == "near":
+            self.take()
+            distance = int(tok.text.split("/", 1)[1])
+            right = self.parse_scoped(field)
+            left_leaf = self._near_operand(node, tok)
+            right_leaf = self._near_operand(right, tok)
+            if left_leaf.field != right_leaf.field:
+                raise QuerySyntaxError(
+                    f"{tok.text} needs both sides in the same field "
+                    f"({left_leaf.field or 'any'} vs {right_leaf.field or 'any'})",
+                    tok.column,
+                )
+            node = Near(left_leaf, right_leaf, distance)
+        return node
+
+    @staticmethod
+    def _near_operand(node: Node, tok: _Tok) -> Leaf:
+        if isinstance(node, Term | AliasRef):
+            return node
+        raise QuerySyntaxError(
+            f"{tok.text} joins words, phrases or @aliases, not groups or other NEARs", tok.column
+        )
+
+    def parse_scoped(self, field: str | None) -> Node:
+        tok = self.peek()
+        if tok is None:
+            raise QuerySyntaxError("the query ends where a term was expected", self.end_column())
+        if tok.kind == "field":
+            self.take()
+            name = tok.text[:-1].lower()
+            if name not in FIELDS:
+                raise QuerySyntaxError(
+                    f'unknown field "{name}:" (fields: {", ".join(f + ":" for f in FIELDS)})',
+                    tok.column,
+                )
+            if field is not None and field != name:
+                raise QuerySyntaxError(f'"{name}:" inside "{field}:" can never match', tok.column)
+            return self.parse_primary(name)
+        return self.parse_primary(field)
+
+    def parse_primary(self, field: str | None) -> Node:
+        tok = self.peek()
+        if tok is None:
+            raise QuerySyntaxError("the query ends where a term was expected", self.end_column())
+        if tok.kind == "lparen":
+            self.take()
+            node = self.parse_or(field)
+            close = self.peek()
+            if close is None or close.kind != "rparen":
+                raise QuerySyntaxError('unclosed "(": add the closing ")"', tok.column)
+            self.take()
+            return node
+        if tok.kind == "phrase":
+            self.take()
+            return Term(_parts(tok.text[1:-1], tok.column, in_phrase=True), tok.text, field)
+        if tok.kind == "alias":
+            self.take()
+            return AliasRef(tok.text[1:], field, tok.column)
+        if tok.kind == "word":
+            self.take()
+            return Term(_parts(tok.text, tok.column, in_phrase=False), tok.text, field)
+        if tok.kind == "field":
+            return self.parse_scoped(field)
+        if tok.kind == "rparen":
+            raise QuerySyntaxError('unexpected ")": a term was expected', tok.column)
+        if tok.kind == "near":
+            raise QuerySyntaxError(f"{tok.text} needs a term on its left", tok.column)
+        raise QuerySyntaxError(f"{tok.text} needs a term after it", tok.column)
+
+
+def parse_query(query: str) -> Node:
+    """Parse a query, raising ``QuerySyntaxError`` with a column on the first problem."""
+    return _Parser(query).parse()
+
+
+def parse_spelling(spelling: str) -> Term:
+    """Parse one alias spelling: its words form a phrase; a trailing ``*`` is a prefix."""
+    return Term(_parts(spelling, 1, in_phrase=True), spelling)

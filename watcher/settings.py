@@ -1,0 +1,337 @@
+"""Config and rules files -> validated, frozen settings, or every problem with its file and line.
+
+Validation collects all problems before failing, so ``watcher check`` shows a user everything to
+fix in one go. Shapes are checked by pydantic; what pydantic cannot know (queries, aliases,
+channel names, environment variables, apprise URLs) is checked here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from watcher.durations import parse_duration
+from watcher.errors import ConfigError, Problem, QuerySyntaxError
+from watcher.models import FeedSpec
+from watcher.rules.ruleset import CompiledRule, RuleSet, RuleSpec, compile_aliases, compile_rule
+from watcher.yamlfile import LineDict, LineList, line_of, load
+
+DEFAULT_CONFIG = Path("config/watcher.yaml")
+_ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _seconds(value: Any) -> float:
+    return parse_duration(value)
+
+
+Duration = Annotated[float, BeforeValidator(_seconds)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class _Defaults(_Strict):
+    interval: Duration = 300.0
+    backlog: Literal["alert", "skip"] = "alert"
+
+
+class _Feed(_Strict):
+    url: str = Field(min_length=1)
+    name: str | None = None
+    interval: Duration | None = None
+    backlog: Literal["alert", "skip"] | None = None
+
+
+class _Config(_Strict):
+    database: str = "sqlite:///watcher.db"
+    defaults: _Defaults = _Defaults()
+    feeds: list[_Feed] = []
+    channels: dict[str, str | None] = {}
+    rules: str = "rules/"
+
+
+class _Rule(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+    title: str | None = None
+    query: str = Field(min_length=1)
+    notify: list[str] = []
+    enabled: bool = True
+
+
+class _RulesFile(_Strict):
+    aliases: dict[str, list[str]] = {}
+    rules: list[_Rule] = []
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the daemon needs, validated. ``channels`` hold secrets: never log them."""
+
+    config_path: Path
+    database_url: str
+    feeds: tuple[FeedSpec, ...]
+    channels: Mapping[str, str]
+    rules: RuleSet
+    rule_files: tuple[Path, ...] = field(default=())
+
+    def watched_files(self) -> tuple[Path, ...]:
+        """The files whose change means a reload."""
+        return (self.config_path, *self.rule_files)
+
+
+def config_path_from(cli_value: str | None) -> Path:
+    """``--config``, else ``$WATCHER_CONFIG``, else ``./config/watcher.yaml``."""
+    return Path(cli_value or os.environ.get("WATCHER_CONFIG") or DEFAULT_CONFIG)
+
+
+def _message(err: Mapping[str, Any], allowed: Callable[[tuple[Any, ...]], list[str]]) -> str:
+    loc = tuple(err["loc"])
+    where = ".".join(str(p) for p in loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        close = difflib.get_close_matches(name, allowed(loc[:-1]), n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else f"; allowed: {', '.join(allowed(loc[:-1]))}"
+        return f'unknown key "{name}"{hint}'
+    if kind == "missing":
+        return f'"{where}" is required'
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind == "string_pattern_mismatch" and loc[-1] == "id":
+        msg = "a rule id is letters, digits, and . _ : - (no spaces)"
+    return f"{where}: {msg}"
+
+
+def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at ``loc`` in ``model`` (for 'did you mean' hints)."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        fld = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if fld is None:
+            return []
+        ann = fld.annotation
+        args = getattr(ann, "__args__", ())
+        current = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
+                       None)
+        if current is None:
+            return []
+    return list(current.model_fields) if current is not None else []
+
+
+def _validate(model: type[BaseModel], data: Any, display: str) -> tuple[Any, list[Problem]]:
+    if data is None:
+        data = LineDict()
+        data.line, data.key_lines = 1, {}
+    if not isinstance(data, dict):
+        return None, [Problem(display, getattr(data, "line", 1), "expected a mapping of keys")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = line_of(data, loc)
+            problems.append(Problem(display, line, _message(err, lambda p: _model_keys(model, p))))
+        return None, problems
+
+
+def _substitute_env(value: str, display: str, line: int, what: str, problems: list[Problem]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in os.environ:
+            problems.append(Problem(display, line, f"{what}: environment variable {name} is not set"))
+            return ""
+        return os.environ[name]
+
+    return _ENV_RE.sub(repl, value)
+
+
+def _database_url(raw: str, base: Path, display: str, line: int, problems: list[Problem]) -> str:
+    value = os.environ.get("WATCHER_DATABASE_URL") or _substitute_env(
+        raw, display, line, "database", problems
+    )
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        problems.append(Problem(display, line, "database: not a SQLAlchemy URL; "
+                                "write e.g. sqlite:///watcher.db or postgresql://host/db"))
+        return value
+    if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
+        path = Path(url.database)
+        if not path.is_absolute():
+            url = url.set(database=str((base / path).resolve()))
+    return url.render_as_string(hide_password=False)
+
+
+def _feed_specs(cfg: _Config, data: Any, base: Path, display: str,
+                problems: list[Problem]) -> tuple[FeedSpec, ...]:
+    specs: list[FeedSpec] = []
+    seen: dict[str, int] = {}
+    for i, feed in enumerate(cfg.feeds):
+        line = line_of(data, ("feeds", i))
+        url = feed.url.strip()
+        if re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
+            if not url.lower().startswith(("http://", "https://")):
+                problems.append(Problem(display, line, f"feed url {url!r}: only http(s) URLs "
+                                        "or file paths are supported"))
+                continue
+        else:
+            path = (base / url).resolve()
+            if not path.is_file():
+                problems.append(Problem(display, line, f"feed file not found: {path}"))
+                continue
+            url = str(path)
+        if url in seen:
+            problems.append(Problem(display, line, f"feed {url} is listed twice "
+                                    f"(first on line {seen[url]})"))
+            continue
+        seen[url] = line
+        specs.append(FeedSpec(
+            url=url,
+            name=feed.name,
+            interval=feed.interval or cfg.defaults.interval,
+            backlog=feed.backlog or cfg.defaults.backlog,
+        ))
+    return tuple(specs)
+
+
+def _channels(cfg: _Config, data: Any, display: str, problems: list[Problem],
+              check_url: Callable[[str], str | None]) -> dict[str, str]:
+    channels: dict[str, str] = {}
+    for name, raw in cfg.channels.items():
+        line = line_of(data, ("channels", name))
+        if not raw:
+            problems.append(Problem(display, line, f'channel "{name}": give it an apprise URL'))
+            continue
+        before = len(problems)
+        url = _substitute_env(raw, display, line, f'channel "{name}"', problems)
+        if len(problems) > before:
+            continue
+        problem = check_url(url)
+        if problem:
+            problems.append(Problem(display, line, f'channel "{name}": {problem}'))
+            continue
+        channels[name] = url
+    return channels
+
+
+def _rule_files(target: Path, display_base: Path) -> list[Path]:
+    if target.is_dir():
+        return sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    return [target]
+
+
+def _display(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _load_rules(target: Path, channels: Mapping[str, str], config_channels: set[str],
+                problems: list[Problem]) -> tuple[RuleSet, tuple[Path, ...]]:
+    files = _rule_files(target, target)
+    if not target.exists():
+        problems.append(Problem(_display(target), 1, "rules path not found"))
+        return RuleSet([]), ()
+    parsed: list[tuple[Path, str, Any, _RulesFile]] = []
+    alias_src: dict[str, tuple[str, int]] = {}
+    aliases: dict[str, list[str]] = {}
+    for path in files:
+        display = _display(path)
+        data, found = load(path, display)
+        problems.extend(found)
+        if found and data is None:
+            continue
+        model, found = _validate(_RulesFile, data, display)
+        problems.extend(found)
+        if model is None:
+            continue
+        parsed.append((path, display, data, model))
+        for name, spellings in model.aliases.items():
+            line = line_of(data, ("aliases", name))
+            if name in alias_src:
+                first = alias_src[name]
+                problems.append(Problem(display, line, f'alias "{name}" is already defined at '
+                                        f"{first[0]}:{first[1]}"))
+                continue
+            if not spellings:
+                problems.append(Problem(display, line, f'alias "{name}" lists no spellings'))
+            alias_src[name] = (display, line)
+            aliases[name] = spellings
+    compiled_aliases = {}
+    for name, spellings in aliases.items():
+        try:
+            compiled_aliases.update(compile_aliases({name: spellings}))
+        except QuerySyntaxError as exc:
+            display, line = alias_src[name]
+            problems.append(Problem(display, line, str(exc)))
+    rules: list[CompiledRule] = []
+    ids: dict[str, str] = {}
+    for _path, display, data, model in parsed:
+        for i, raw in enumerate(model.rules):
+            line = line_of(data, ("rules", i))
+            if raw.id in ids:
+                problems.append(Problem(display, line, f'rule id "{raw.id}" is already used at '
+                                        f"{ids[raw.id]}; ids must be unique"))
+                continue
+            ids[raw.id] = f"{display}:{line}"
+            unknown = [c for c in raw.notify if c not in config_channels]
+            if unknown:
+                known = ", ".join(sorted(config_channels)) or "none are configured"
+                problems.append(Problem(display, line_of(data, ("rules", i, "notify")),
+                                        f'rule "{raw.id}": unknown channel '
+                                        f'{", ".join(repr(c) for c in unknown)} (channels: {known})'))
+            spec = RuleSpec(raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled)
+            try:
+                rules.append(compile_rule(spec, compiled_aliases))
+            except QuerySyntaxError as exc:
+                problems.append(Problem(display, line_of(data, ("rules", i, "query")),
+                                        f'rule "{raw.id}": query: {exc}'))
+            except KeyError:
+                pass  # an alias that failed to compile; already reported at its definition
+    return RuleSet(rules), tuple(files)
+
+
+def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> Settings:
+    """Load and validate the config and its rules; raise ``ConfigError`` with every problem.
+
+    ``check_url`` says what is wrong with an apprise URL, or None; it is passed in so that this
+    module does not depend on the notification layer.
+    """
+    display = _display(config_path)
+    base = config_path.resolve().parent
+    data, problems = load(config_path, display)
+    if data is None and problems:
+        if problems[0].message == "file not found":
+            problems = [Problem(display, 1, "config file not found; pass --config PATH or set "
+                                "WATCHER_CONFIG")]
+        raise ConfigError(problems)
+    cfg, found = _validate(_Config, data, display)
+    problems.extend(found)
+    if cfg is None:
+        raise ConfigError(problems)
+    database = _database_url(cfg.database, base, display, line_of(data, ("database",)), problems)
+    feeds = _feed_specs(cfg, data, base, display, problems)
+    channels = _channels(cfg, data, display, problems, check_url)
+    ruleset, files = _load_rules(base / cfg.rules, channels, set(cfg.channels), problems)
+    if problems:
+        raise ConfigError(problems)
+    return Settings(config_path.resolve(), database, feeds, channels, ruleset, files)
+
+
+__all__ = ["LineDict", "LineList", "Settings", "config_path_from", "load_settings"]

@@ -1,0 +1,5 @@
+"""Storage behind one narrow interface: ``Store``. Every SQL statement lives in this package."""
+
+from watcher.store.repository import PollRecord, Store
+
+__all__ = ["PollRecord", "Store"]

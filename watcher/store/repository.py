@@ -1,0 +1,295 @@
+"""The store: the one place that reads and writes the database.
+
+It takes and returns the dataclasses of ``watcher.models``; no ORM row leaves this module. A poll
+is recorded in one transaction (feed state, new items, their hits, their queued alerts), so a
+crash can never leave a hit without its alert queued, nor an alert for an item not stored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from watcher.models import FeedSpec, FeedState, FeedView, HitView, Item, PendingAlert, RuleHit
+from watcher.store.migrate import upgrade
+from watcher.store.schema import deliveries, feeds, hits, items
+
+
+@dataclass
+class PollRecord:
+    """Everything one poll of one feed changes, committed at once by ``Store.record_poll``."""
+
+    feed_id: int
+    polled_at: datetime
+    next_poll: datetime
+    error: str | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    feed_title: str | None = None
+    items: list[tuple[Item, list[RuleHit]]] = field(default_factory=list)
+    alert: bool = True  # False stores a new feed's backlog without queueing alerts
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """What ``record_poll`` did: how many items were new and how many alerts it queued."""
+
+    new_items: int
+    hits: int
+    alerts: int
+
+
+def _sqlite_begin_immediate(engine: Engine) -> None:
+    """Take SQLite's write lock at BEGIN, so a read-then-write never fails half-way (SQLAlchemy's
+    documented recipe); plus WAL so readers (``watcher hits``) never block the daemon."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Store:
+    """Feeds, items, hits and the alert outbox, on SQLite or PostgreSQL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite"):
+            self.engine = create_engine(url, poolclass=NullPool)
+            _sqlite_begin_immediate(self.engine)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self.dialect = self.engine.dialect.name
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (idempotent)."""
+        with self.engine.begin() as conn:
+            upgrade(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def sync_feeds(self, specs: Sequence[FeedSpec]) -> dict[str, FeedState]:
+        """Make sure every configured feed has a row; return their states by URL."""
+        with self.engine.begin() as conn:
+            for spec in specs:
+                conn.execute(
+                    self._insert(feeds)
+                    .values(url=spec.url, name=spec.name, status="new", error_count=0)
+                    .on_conflict_do_nothing(index_elements=["url"])
+                )
+                conn.execute(update(feeds).where(feeds.c.url == spec.url).values(name=spec.name))
+            rows = conn.execute(select(feeds).where(feeds.c.url.in_([s.url for s in specs])))
+            return {r.url: self._state(r) for r in rows}
+
+    @staticmethod
+    def _state(r: Any) -> FeedState:
+        return FeedState(
+            id=r.id, url=r.url, etag=r.etag, last_modified=r.last_modified,
+            last_polled=r.last_polled, next_poll=r.next_poll, error_count=r.error_count,
+            polled_ok_before=r.last_success is not None,
+        )
+
+    def feed_state(self, feed_id: int) -> FeedState:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()
+            return self._state(row)
+
+    def known_keys(self, feed_id: int, keys: Iterable[str]) -> set[str]:
+        """Which of these item keys the feed has already delivered to us."""
+        keys = list(keys)
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                rows = conn.execute(
+                    select(items.c.key).where(items.c.feed_id == feed_id, items.c.key.in_(chunk))
+                )
+                found.update(r.key for r in rows)
+        return found
+
+    def record_poll(self, rec: PollRecord) -> PollOutcome:
+        """Commit a poll: feed state, new items, hits and queued alerts, in one transaction."""
+        new_items = hit_count = alert_count = 0
+        with self.engine.begin() as conn:
+            values: dict[str, Any] = {"last_polled": rec.polled_at, "next_poll": rec.next_poll}
+            if rec.error is not None:
+                values.update(status="failing", last_error=rec.error,
+                              error_count=feeds.c.error_count + 1)
+            else:
+                values.update(status="ok", last_error=None, error_count=0,
+                              last_success=rec.polled_at)
+                if not rec.not_modified:
+                    values.update(etag=rec.etag, last_modified=rec.last_modified)
+                if rec.feed_title:
+                    values["title"] = rec.feed_title
+            conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(**values))
+            for item, rule_hits in rec.items:
+                item_id = conn.execute(
+                    self._insert(items)
+                    .values(
+                        feed_id=rec.feed_id, key=item.key, article_key=item.article_key,
+                        title=item.title, link=item.link, summary=item.summary,
+                        content=item.content, published=item.published, first_seen=rec.polled_at,
+                    )
+                    .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+                    .returning(items.c.id)
+                ).scalar()
+                if item_id is None:
+                    continue  # stored by an earlier poll: an edit is not a new article
+                new_items += 1
+                if not rule_hits:
+                    continue
+                conn.execute(hits.insert(), [
+                    {"item_id": item_id, "rule_id": h.rule_id, "rule_title": h.rule_title,
+                     "terms": json.dumps(list(h.terms), ensure_ascii=False),
+                     "matched_at": rec.polled_at}
+                    for h in rule_hits
+                ])
+                hit_count += len(rule_hits)
+                if rec.alert:
+                    alert_count += self._queue_alerts(conn, item_id, item, rule_hits, rec.polled_at)
+        return PollOutcome(new_items, hit_count, alert_count)
+
+    def _queue_alerts(self, conn: Connection, item_id: int, item: Item,
+                      rule_hits: Sequence[RuleHit], now: datetime) -> int:
+        """One alert per (article, channel), naming every rule that routes the item there."""
+        by_channel: dict[str, list[str]] = {}
+        for h in rule_hits:
+            for channel in h.notify:
+                by_channel.setdefault(channel, []).append(h.rule_id)
+        queued = 0
+        for channel, rule_ids in by_channel.items():
+            row = conn.execute(
+                self._insert(deliveries)
+                .values(article_key=item.article_key, channel=channel, item_id=item_id,
+                        rules=json.dumps(rule_ids), status="pending", attempts=0,
+                        created_at=now, next_attempt=now)
+                .on_conflict_do_nothing(index_elements=["article_key", "channel"])
+                .returning(deliveries.c.id)
+            ).scalar()
+            queued += row is not None
+        return queued
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
+        """Pending alerts whose next attempt is due, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(deliveries, items.c.title, items.c.link, items.c.summary,
+                       items.c.published, feeds.c.name, feeds.c.title.label("feed_title"),
+                       feeds.c.url)
+                .join(items, items.c.id == deliveries.c.item_id)
+                .join(feeds, feeds.c.id == items.c.feed_id)
+                .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+                .order_by(deliveries.c.id)
+                .limit(limit)
+            ).all()
+            alerts = []
+            for r in rows:
+                rule_ids = json.loads(r.rules)
+                hit_rows = conn.execute(
+                    select(hits.c.rule_id, hits.c.rule_title, hits.c.terms)
+                    .where(hits.c.item_id == r.item_id, hits.c.rule_id.in_(rule_ids))
+                ).all()
+                found = {h.rule_id: h for h in hit_rows}
+                rules = tuple(
+                    (rid, found[rid].rule_title, tuple(json.loads(found[rid].terms)))
+                    for rid in rule_ids if rid in found
+                )
+                alerts.append(PendingAlert(
+                    id=r.id, channel=r.channel, attempts=r.attempts, title=r.title, link=r.link,
+                    feed_name=r.name or r.feed_title or r.url, published=r.published,
+                    summary=r.summary, rules=rules,
+                ))
+            return alerts
+
+    def mark_sent(self, alert_id: int, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == alert_id).values(
+                status="sent", sent_at=now, attempts=deliveries.c.attempts + 1, last_error=None))
+
+    def mark_failed(self, alert_id: int, error: str, retry_at: datetime) -> None:
+        """Keep the alert queued for another attempt at ``retry_at``; nothing is dropped."""
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == alert_id).values(
+                attempts=deliveries.c.attempts + 1, last_error=error, next_attempt=retry_at))
+
+    def pending_count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(deliveries)
+                                    .where(deliveries.c.status == "pending")).scalar_one())
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def hits(self, rule: str | None, since: datetime | None, limit: int) -> list[HitView]:
+        """Stored hits, newest first; ``limit`` 0 means all."""
+        query = (
+            select(hits, items.c.title, items.c.link, items.c.published, feeds.c.name,
+                   feeds.c.title.label("feed_title"), feeds.c.url)
+            .join(items, items.c.id == hits.c.item_id)
+            .join(feeds, feeds.c.id == items.c.feed_id)
+            .order_by(hits.c.matched_at.desc(), hits.c.id.desc())
+        )
+        if rule is not None:
+            query = query.where(hits.c.rule_id == rule)
+        if since is not None:
+            query = query.where(hits.c.matched_at >= since)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                HitView(rule=r.rule_id, rule_title=r.rule_title, title=r.title, link=r.link,
+                        feed=r.name or r.feed_title or r.url, published=r.published,
+                        matched_at=r.matched_at, terms=tuple(json.loads(r.terms)))
+                for r in conn.execute(query)
+            ]
+
+    def feed_views(self, urls: Sequence[str] | None = None) -> list[FeedView]:
+        """Each feed's health; only the configured ``urls`` when given, in that order."""
+        counts = (select(items.c.feed_id, func.count().label("n"))
+                  .group_by(items.c.feed_id).subquery())
+        query = select(feeds, func.coalesce(counts.c.n, 0).label("n")).outerjoin(
+            counts, counts.c.feed_id == feeds.c.id)
+        if urls is not None:
+            query = query.where(feeds.c.url.in_(list(urls)))
+        with self.engine.connect() as conn:
+            rows = {r.url: r for r in conn.execute(query)}
+        order = list(urls) if urls is not None else sorted(rows)
+        return [
+            FeedView(name=r.name or r.title or r.url, url=r.url, status=r.status,
+                     last_polled=r.last_polled, next_poll=r.next_poll,
+                     error_count=r.error_count, last_error=r.last_error, items=int(r.n))
+            for url in order if (r := rows.get(url)) is not None
+        ]
+
+    def due_feed_ids(self, now: datetime) -> set[int]:
+        """Feeds due for a poll: never polled, or their next poll has come."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feeds.c.id).where(
+                or_(feeds.c.next_poll.is_(None), and_(feeds.c.next_poll <= now))))
+            return {r.id for r in rows}

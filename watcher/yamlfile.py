@@ -1,0 +1,109 @@
+"""Load YAML while remembering the line of every key and list item.
+
+Every config error names ``PATH:LINE``, so values carry their positions: mappings load as
+``LineDict`` (with the line of each key) and sequences as ``LineList`` (with the line of each
+item). Duplicate keys, which plain PyYAML silently collapses, are reported as problems.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from watcher.errors import Problem
+
+
+class LineDict(dict[str, Any]):
+    """A mapping that knows its own line and the line of each of its keys."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class LineList(list[Any]):
+    """A sequence that knows its own line and the line of each of its items."""
+
+    line: int
+    item_lines: list[int]
+
+
+def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
+    line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        result = LineDict()
+        result.line = line
+        result.key_lines = {}
+        for key_node, value_node in node.value:
+            key = _convert(key_node, path, problems)
+            key_line = key_node.start_mark.line + 1
+            if not isinstance(key, str):
+                key = str(key)
+            if key in result:
+                problems.append(
+                    Problem(path, key_line, f'duplicate key "{key}" (first on line '
+                            f"{result.key_lines[key]}); remove one")
+                )
+                continue
+            result[key] = _convert(value_node, path, problems)
+            result.key_lines[key] = key_line
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        items = LineList(_convert(v, path, problems) for v in node.value)
+        items.line = line
+        items.item_lines = [v.start_mark.line + 1 for v in node.value]
+        return items
+    return yaml.SafeLoader.construct_object(_Constructor(node), node, deep=True)  # type: ignore[arg-type]
+
+
+class _Constructor(yaml.SafeLoader):
+    """A loader used only to construct scalars (ints, bools, dates) the way safe_load would."""
+
+    def __init__(self, node: yaml.Node) -> None:
+        super().__init__("")
+
+
+def load(path: Path, display: str) -> tuple[Any, list[Problem]]:
+    """Parse one YAML file; syntax errors come back as problems naming the line, never raise."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, [Problem(display, 1, "file not found")]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(display, 1, f"cannot read file: {exc}")]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        what = exc.problem or "invalid YAML"
+        context = ""
+        if exc.context:
+            started = exc.context_mark
+            where = f" started on line {started.line + 1}" if started is not None else ""
+            context = f" ({exc.context}{where})"
+        return None, [Problem(display, line, f"YAML syntax error: {what}{context}")]
+    except yaml.YAMLError as exc:
+        return None, [Problem(display, 1, f"YAML syntax error: {exc}")]
+    if node is None:
+        return None, []
+    problems: list[Problem] = []
+    return _convert(node, display, problems), problems
+
+
+def line_of(data: Any, loc: Sequence[str | int], default: int = 1) -> int:
+    """The line of the deepest element of ``loc`` that exists in ``data``."""
+    line = getattr(data, "line", default)
+    current = data
+    for key in loc:
+        if isinstance(current, LineDict) and isinstance(key, str) and key in current:
+            line = current.key_lines[key]
+            current = current[key]
+        elif isinstance(current, LineList) and isinstance(key, int) and 0 <= key < len(current):
+            line = current.item_lines[key]
+            current = current[key]
+        else:
+            break
+    return line
