@@ -82,11 +82,8 @@ class Settings:
     feeds: tuple[FeedSpec, ...]
     channels: Mapping[str, str]
     rules: RuleSet
+    rules_path: Path | None = None
     rule_files: tuple[Path, ...] = field(default=())
-
-    def watched_files(self) -> tuple[Path, ...]:
-        """The files whose change means a reload."""
-        return (self.config_path, *self.rule_files)
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -331,7 +328,8 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
     ruleset, files = _load_rules(base / cfg.rules, channels, set(cfg.channels), problems)
     if problems:
         raise ConfigError(problems)
-    return Settings(config_path.resolve(), database, feeds, channels, ruleset, files)
+    return Settings(config_path.resolve(), database, feeds, channels, ruleset, base / cfg.rules,
+                    files)
 
 
 __all__ = ["LineDict", "LineList", "Settings", "config_path_from", "load_settings"]

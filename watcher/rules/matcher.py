@@ -204,7 +204,14 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
     """The distinct matched texts, in reading order (title, summary, content), case-insensitively."""
-    ordered = sorted(set(spans), key=lambda s: (FIELDS.index(s.field), s.start, s.end))
+    unique = set(spans)
+    # A span inside a longer matched span ("Bensouda" in "Fatou Bensouda") adds nothing.
+    unique = {
+        s for s in unique
+        if not any(o != s and o.field == s.field and o.start <= s.start and s.end <= o.end
+                   for o in unique)
+    }
+    ordered = sorted(unique, key=lambda s: (FIELDS.index(s.field), s.start, s.end))
     seen: set[str] = set()
     terms: list[str] = []
     for span in ordered:

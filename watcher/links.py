@@ -1,0 +1,47 @@
+"""Canonical links: the identity of an article across feeds and polls.
+
+Two links name the same article when they differ only in tracking parameters (``utm_*`` and
+friends), the fragment, the order of query parameters, percent-encoding, host case or
+http-versus-https. w3lib (Scrapy's URL toolkit) does the canonical form; we only add the list of
+tracking parameters to drop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
+_TRACKING = {
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "ocid",
+    "cmpid", "_ga", "_gl", "mkt_tok", "spm", "ito", "at_medium", "at_campaign", "ns_mchannel",
+    "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "from_rss",
+}
+MAX_KEY = 512  # longer identities are hashed so that every database can index them
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_link(link: str) -> str:
+    """The canonical form of an http(s) link; other strings come back stripped but unchanged."""
+    link = link.strip()
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return link
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _is_tracking(k)]
+    cleaned = urlunsplit(("https", parts.netloc.lower(), parts.path or "/",
+                          urlencode(query), ""))
+    return canonicalize_url(cleaned)
+
+
+def bounded(key: str) -> str:
+    """``key`` itself when short enough to index, else a stable hash of it."""
+    if len(key) <= MAX_KEY:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

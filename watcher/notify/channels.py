@@ -1,0 +1,73 @@
+"""Channels: a name from the config bound to one apprise URL, plus watcher's ``console://``.
+
+One URL per channel, so each delivery row maps to exactly one apprise result.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import apprise
+from apprise.decorators import notify as apprise_notify
+
+log = logging.getLogger(__name__)
+
+_console_stream: list[Any] = []
+
+
+@apprise_notify(on="console", name="watcher console")
+def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
+    """Print alerts on standard output: the quickstart's channel, and handy under systemd."""
+    stream = _console_stream[0] if _console_stream else sys.stdout
+    print(f"=== ALERT: {title}\n{body}\n", file=stream, flush=True)
+    return True
+
+
+def check_channel_url(url: str) -> str | None:
+    """What is wrong with an apprise URL, or None. Never echoes the URL: it may hold secrets."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if not scheme:
+        return "not an apprise URL (expected scheme://...; e.g. mailtos://, slack://, console://)"
+    if apprise.Apprise.instantiate(url) is None:
+        return f'apprise cannot use this "{scheme}://" URL; check its form in apprise\'s docs'
+    return None
+
+
+def _format_of(plugin: Any) -> str:
+    fmt = plugin.notify_format
+    if isinstance(fmt, tuple | list):
+        fmt = fmt[0]
+    return str(getattr(fmt, "value", fmt))
+
+
+class Channels:
+    """The configured channels, each with its apprise instance and preferred body format."""
+
+    def __init__(self, urls: Mapping[str, str]) -> None:
+        self._apprise: dict[str, apprise.Apprise] = {}
+        self.formats: dict[str, str] = {}
+        for name, url in urls.items():
+            a = apprise.Apprise()
+            if not a.add(url):
+                raise ValueError(f'channel "{name}": apprise refused its URL')
+            self._apprise[name] = a
+            self.formats[name] = _format_of(a[0])
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._apprise
+
+    def send(self, name: str, title: str, body: str, fmt: str) -> str | None:
+        """Send one message; return None on success, else the reason it failed."""
+        a = self._apprise[name]
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            try:
+                result = a.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt))
+            except Exception as exc:  # a plugin bug must not kill the delivery loop
+                return f"{type(exc).__name__}: {exc}"
+        if result:
+            return None
+        lines = [ln.split(" - ", 2)[-1] for ln in captured.getvalue().splitlines() if ln.strip()]
+        return "; ".join(lines[-3:]) or "apprise reported failure"

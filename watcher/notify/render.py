@@ -1,0 +1,114 @@
+"""Alerts as text, Slack-flavoured Markdown, or HTML; feed text is escaped for each.
+
+Feed text is hostile until proven otherwise: a title of ``<!channel>`` must not ping a Slack
+channel and a summary holding ``<script>`` must not reach an email as markup. Every piece of feed
+text goes through the escaper of the target format; only our own markup is left unescaped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+from watcher.models import PendingAlert
+
+SNIPPET_CHARS = 280
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&@:])")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    title: str
+    body: str
+    format: str  # "text" | "markdown" | "html"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "unknown"
+
+
+def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def safe_link(link: str | None) -> str | None:
+    """An http(s) link with the characters that could break out of a link target encoded."""
+    if not link:
+        return None
+    parts = urlsplit(link.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return quote(link.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape CommonMark punctuation, so feed text renders literally."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _parts(alert: PendingAlert) -> tuple[str, str, list[str]]:
+    rules = [title for _id, title, _terms in alert.rules]
+    terms: list[str] = []
+    for _id, _title, rule_terms in alert.rules:
+        terms.extend(t for t in rule_terms if t not in terms)
+    return alert.title or "(untitled)", ", ".join(rules), terms
+
+
+def render_text(alert: PendingAlert) -> Rendered:
+    title, rules, terms = _parts(alert)
+    lines = [
+        title,
+        alert.link or "(no link)",
+        f"Feed: {alert.feed_name} | Published: {when(alert.published)}",
+        f"Rules: {rules}",
+        f"Matched: {', '.join(terms)}",
+    ]
+    if alert.summary:
+        lines += ["", snippet(alert.summary)]
+    return Rendered(title, "\n".join(lines), "text")
+
+
+def render_markdown(alert: PendingAlert) -> Rendered:
+    title, rules, terms = _parts(alert)
+    link = safe_link(alert.link)
+    head = f"**[{md_escape(title)}](<{link}>)**" if link else f"**{md_escape(title)}**"
+    lines = [
+        head,
+        f"**Feed:** {md_escape(alert.feed_name)} · **Published:** {when(alert.published)}",
+        f"**Rules:** {md_escape(rules)}",
+        f"**Matched:** {md_escape(', '.join(terms))}",
+    ]
+    if alert.summary:
+        lines += ["", md_escape(snippet(alert.summary))]
+    return Rendered(title, "\n".join(lines), "markdown")
+
+
+def render_html(alert: PendingAlert) -> Rendered:
+    title, rules, terms = _parts(alert)
+    e = html.escape
+    link = safe_link(alert.link)
+    head = (f'<h2><a href="{e(link)}">{e(title)}</a></h2>\n<p><a href="{e(link)}">{e(link)}</a></p>'
+            if link else f"<h2>{e(title)}</h2>")
+    parts = [
+        head,
+        f"<p><b>Feed:</b> {e(alert.feed_name)}<br>\n<b>Published:</b> {when(alert.published)}<br>",
+        f"<b>Rules:</b> {e(rules)}<br>\n<b>Matched:</b> {e(', '.join(terms))}</p>",
+    ]
+    if alert.summary:
+        parts.append(f"<p>{e(snippet(alert.summary))}</p>")
+    return Rendered(title, "\n".join(parts), "html")
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "html": render_html}
+
+
+def render(alert: PendingAlert, fmt: str) -> Rendered:
+    """Render for a channel that prefers ``fmt``; unknown formats get plain text."""
+    return RENDERERS.get(fmt, render_text)(alert)

@@ -1,0 +1,129 @@
+"""Feed bytes -> plain-text ``Item``s, with a stable identity for each.
+
+feedparser only ever sees bytes we fetched ourselves (it would otherwise open a str as a URL or
+path). Everything leaving this module is plain text: markup stripped and entities decoded, so no
+feed HTML can reach an alert or a rule unescaped.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from watcher.links import bounded, canonical_link
+from watcher.models import Item
+from watcher.text import html_to_text
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    """The items of a feed, or why there are none (``error``)."""
+
+    title: str | None
+    items: list[Item] = field(default_factory=list)
+    error: str | None = None
+    ttl: str | None = None
+
+
+def _text(value: Any, detail: Any = None) -> str:
+    if not value:
+        return ""
+    text = str(value)
+    kind = (detail or {}).get("type", "") if isinstance(detail, Mapping) else ""
+    if "html" in kind or "<" in text or "&" in text:
+        return html_to_text(text)
+    return " ".join(text.split())
+
+
+def _published(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+            except (OverflowError, ValueError, OSError):
+                continue
+    return None
+
+
+def _content(entry: Any) -> str:
+    parts = []
+    for block in entry.get("content") or []:
+        text = _text(block.get("value"), block)
+        if text and text not in parts:
+            parts.append(text)
+    return "\n\n".join(parts)
+
+
+def _item(entry: Any, feed_url: str) -> Item:
+    title = _text(entry.get("title"), entry.get("title_detail"))
+    summary = _text(entry.get("summary"), entry.get("summary_detail"))
+    content = _content(entry)
+    if content == summary:
+        content = ""  # feedparser copies content into summary; count the words once
+    link = (entry.get("link") or "").strip() or None
+    guid = (entry.get("id") or "").strip()
+    if guid:
+        key = guid
+    elif link:
+        key = link
+    else:
+        digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
+        key = f"sha256:{digest}"
+    key = bounded(key)
+    article_key = bounded(canonical_link(link)) if link else f"{feed_url}#{key}"
+    return Item(
+        key=key, article_key=bounded(article_key), title=title, link=link,
+        summary=summary, content=content, published=_published(entry),
+    )
+
+
+def _describe(exc: Any) -> str:
+    name = type(exc).__name__
+    msg = str(exc).strip()
+    if "SAX" in name or "Expat" in name or "not well-formed" in msg:
+        return f"not a valid feed: malformed XML ({msg})" if msg else "not a valid feed"
+    return f"not a valid feed: {msg or name}"
+
+
+def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+    """Parse feed bytes; a feed is broken only when it yields no entries and feedparser says why.
+
+    feedparser flags many harmless oddities (``bozo``), and a malformed feed often still yields
+    every entry, so those are kept.
+    """
+    if not body.strip():
+        return ParsedFeed(None, error="empty response: the server sent no feed")
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # feedparser should not raise, but a crash must not stop polling
+        return ParsedFeed(None, error=f"parser crashed: {type(exc).__name__}: {exc}")
+    feed = parsed.get("feed") or {}
+    title = _text(feed.get("title"), feed.get("title_detail")) or None
+    entries = parsed.get("entries") or []
+    if not entries and parsed.get("bozo"):
+        looks_html = body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html"))
+        if looks_html:
+            return ParsedFeed(title, error="not a feed: the URL returned an HTML page")
+        return ParsedFeed(title, error=_describe(parsed.get("bozo_exception")))
+    items = []
+    seen: set[str] = set()
+    for entry in entries:
+        item = _item(entry, url)
+        if not (item.title or item.link or item.summary or item.content):
+            continue  # an entry with nothing in it cannot be matched or shown
+        if item.key in seen:
+            continue  # a feed listing one entry twice yields one item
+        seen.add(item.key)
+        items.append(item)
+    return ParsedFeed(title, items, ttl=feed.get("ttl"))

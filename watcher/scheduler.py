@@ -1,0 +1,216 @@
+"""The daemon: APScheduler runs one job per feed at its interval; a delivery task drains the
+outbox; a watcher of the config files reloads rules and feeds without a restart.
+
+Stopping (SIGTERM/SIGINT) pauses the scheduler, lets in-flight polls finish, makes a last
+delivery pass, and returns: nothing that was fetched is left half-stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass, field
+from datetime import UTC
+
+import aiohttp
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from watcher.app import App, load
+from watcher.errors import ConfigError
+from watcher.fetcher import new_session
+from watcher.models import FeedSpec
+from watcher.notify import Channels, deliver_due
+from watcher.notify.deliver import DeliveryReport
+from watcher.pipeline import Pipeline, PollReport, utcnow
+from watcher.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DELIVER_EVERY = 10.0  # seconds between outbox passes when no poll has queued anything
+RELOAD_CHECK_EVERY = 2.0
+DRAIN_TIMEOUT = 60.0
+
+
+@dataclass
+class OnceReport:
+    polls: list[PollReport] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=lambda: DeliveryReport(0, 0))
+
+
+def _signature(settings: Settings) -> tuple[tuple[str, int, int], ...]:
+    """mtime and size of every file that shapes the settings, and the rules folder's listing."""
+    paths = [settings.config_path, *settings.rule_files]
+    if settings.rules_path is not None and settings.rules_path.is_dir():
+        paths.extend(p for p in settings.rules_path.iterdir() if p.suffix in (".yaml", ".yml"))
+    sig = []
+    for p in sorted(set(paths)):
+        try:
+            st = p.stat()
+            sig.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            sig.append((str(p), -1, -1))
+    return tuple(sig)
+
+
+class Daemon:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.settings = app.settings
+        self.channels = app.channels
+        self.pipeline = Pipeline(app.store, lambda: self.settings.rules)
+        self.feed_ids: dict[str, int] = {}
+        self.specs: dict[str, FeedSpec] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+        self._kick = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._active = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._signature = _signature(self.settings)
+
+    # -- one-shot ------------------------------------------------------------------------------
+
+    async def run_once(self) -> OnceReport:
+        """Poll every feed that is due now, store what it finds, deliver alerts, return."""
+        store = self.app.store
+        states = await asyncio.to_thread(store.sync_feeds, self.settings.feeds)
+        due = await asyncio.to_thread(store.due_feed_ids, utcnow())
+        report = OnceReport()
+        async with new_session() as session:
+            polls = [
+                self.pipeline.poll(session, spec, states[spec.url].id)
+                for spec in self.settings.feeds if states[spec.url].id in due
+            ]
+            report.polls = list(await asyncio.gather(*polls))
+        report.delivery = await asyncio.to_thread(deliver_due, store, self.channels, utcnow())
+        return report
+
+    # -- daemon --------------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        self._session = new_session()
+        self._scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        await self._apply_feeds(self.settings.feeds)
+        self._scheduler.add_job(self._check_reload, IntervalTrigger(seconds=RELOAD_CHECK_EVERY),
+                                id="reload")
+        self._scheduler.start()
+        deliverer = asyncio.create_task(self._delivery_loop())
+        log.info("watcher running: %d feeds, %d rules, %d channels; stop with Ctrl-C or SIGTERM",
+                 len(self.settings.feeds), len(self.settings.rules), len(self.settings.channels))
+        try:
+            await self._stopping.wait()
+        finally:
+            log.info("stopping: finishing in-flight polls")
+            self._scheduler.pause()
+            try:
+                await asyncio.wait_for(self._idle.wait(), DRAIN_TIMEOUT)
+            except TimeoutError:
+                log.warning("in-flight polls did not finish within %gs", DRAIN_TIMEOUT)
+            self._kick.set()
+            await deliverer
+            self._scheduler.shutdown(wait=False)
+            await self._session.close()
+            log.info("stopped")
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._kick.set()
+
+    async def _apply_feeds(self, specs: tuple[FeedSpec, ...]) -> None:
+        """Add, reschedule or remove feed jobs to match the configured feeds."""
+        assert self._scheduler is not None
+        states = await asyncio.to_thread(self.app.store.sync_feeds, specs)
+        now = utcnow()
+        wanted = {s.url: s for s in specs}
+        for url in list(self.specs):
+            if url not in wanted:
+                self._scheduler.remove_job(self._job_id(url))
+                del self.specs[url], self.feed_ids[url]
+                log.info("feed removed: %s", url)
+        for url, spec in wanted.items():
+            old = self.specs.get(url)
+            self.specs[url] = spec
+            self.feed_ids[url] = states[url].id
+            if old is None:
+                next_poll = states[url].next_poll
+                first = max(now, next_poll) if next_poll else now
+                self._scheduler.add_job(
+                    self._poll, IntervalTrigger(seconds=spec.interval), args=[url],
+                    id=self._job_id(url), next_run_time=first,
+                )
+            elif old.interval != spec.interval:
+                self._scheduler.reschedule_job(self._job_id(url),
+                                               trigger=IntervalTrigger(seconds=spec.interval))
+
+    @staticmethod
+    def _job_id(url: str) -> str:
+        return f"feed:{url}"
+
+    async def _poll(self, url: str) -> None:
+        if self._stopping.is_set() or url not in self.specs or self._session is None:
+            return
+        self._active += 1
+        self._idle.clear()
+        try:
+            report = await self.pipeline.poll(self._session, self.specs[url], self.feed_ids[url])
+            if report.alerts:
+                self._kick.set()
+        except Exception:
+            log.exception("unexpected error polling %s; the next poll will try again", url)
+        finally:
+            self._active -= 1
+            if self._active == 0:
+                self._idle.set()
+
+    async def _delivery_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
+            except TimeoutError:
+                pass
+            self._kick.clear()
+            try:
+                await asyncio.to_thread(deliver_due, self.app.store, self.channels, utcnow())
+            except Exception:
+                log.exception("delivery pass failed; alerts stay queued for the next pass")
+            if self._stopping.is_set():
+                return
+
+    # -- reload --------------------------------------------------------------------------------
+
+    async def _check_reload(self) -> None:
+        if _signature(self.settings) != self._signature:
+            await self.reload()
+
+    async def reload(self) -> None:
+        """Load the changed config; on any problem keep running on the last good one."""
+        self._signature = _signature(self.settings)
+        try:
+            new = await asyncio.to_thread(load, self.settings.config_path)
+            channels = Channels(new.channels)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("%s", problem)
+            log.error("config not reloaded: fix the problems above; still running on the last "
+                      "good config (%d rules)", len(self.settings.rules))
+            return
+        if new.database_url != self.settings.database_url:
+            log.warning("database changed in the config: restart watcher to use it")
+        self.settings = new
+        self.channels = channels
+        self._signature = _signature(new)
+        await self._apply_feeds(new.feeds)
+        log.info("config reloaded: %d feeds, %d rules, %d channels", len(new.feeds),
+                 len(new.rules), len(new.channels))
+        self._kick.set()
+
