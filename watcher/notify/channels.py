@@ -15,14 +15,20 @@ from apprise.decorators import notify as apprise_notify
 
 log = logging.getLogger(__name__)
 
-_console_stream: list[Any] = []
+# apprise paces each plugin (email: one message per 5.5 s) to spare remote services. Alerts
+# come in bursts when a story breaks, so no channel waits more than this between two sends;
+# Slack keeps its own 1.2 s, under its one-message-per-second limit.
+MAX_SEND_INTERVAL = 1.0
 
 
 @apprise_notify(on="console", name="watcher console")
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     """Print alerts on standard output: the quickstart's channel, and handy under systemd."""
-    stream = _console_stream[0] if _console_stream else sys.stdout
-    print(f"=== ALERT: {title}\n{body}\n", file=stream, flush=True)
+    try:
+        print(f"=== ALERT: {title}\n{body}\n", file=sys.stdout, flush=True)
+    except (OSError, ValueError) as exc:
+        log.warning("console channel cannot write to standard output: %s", exc)
+        return False
     return True
 
 
@@ -53,8 +59,10 @@ class Channels:
             a = apprise.Apprise()
             if not a.add(url):
                 raise ValueError(f'channel "{name}": apprise refused its URL')
+            plugin = a[0]
+            plugin.request_rate_per_sec = min(plugin.request_rate_per_sec, MAX_SEND_INTERVAL)
             self._apprise[name] = a
-            self.formats[name] = _format_of(a[0])
+            self.formats[name] = _format_of(plugin)
 
     def __contains__(self, name: object) -> bool:
         return name in self._apprise
