@@ -1,0 +1,127 @@
+"""``watcher run`` as a real process: polls on its schedule, reloads rules, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Entry, FeedServer, WebhookReceiver, rss, write_config
+
+RULES = """
+rules:
+  - id: venezuela
+    title: Venezuela
+    query: 'Venezuela*'
+    notify: [desk]
+"""
+
+
+@pytest.fixture
+def daemon_config(tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver) -> Path:
+    feed_server.set("/f.xml", rss([Entry("v1", "Venezuela first story")]))
+    return write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.url("/f.xml"), "name": "F", "interval": "1s"}],
+        channels={"desk": f"json://127.0.0.1:{webhook.port}/desk"},
+        rules=RULES,
+    )
+
+
+@pytest.fixture
+def start_daemon(daemon_config: Path) -> Iterator[subprocess.Popen[str]]:
+    log = daemon_config.parent / "daemon.log"
+    out = daemon_config.parent / "daemon.out"
+    with log.open("w") as err, out.open("w") as stdout:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(daemon_config), "run"],
+            stdout=stdout, stderr=err, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def wait_log(path: Path, text: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = path.read_text()
+        if text in content:
+            return content
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not in log:\n{path.read_text()}")
+
+
+def test_daemon_polls_on_schedule_and_stops_cleanly_on_sigterm(
+    start_daemon: subprocess.Popen[str],
+    daemon_config: Path,
+    feed_server: FeedServer,
+    webhook: WebhookReceiver,
+) -> None:
+    posts = webhook.wait_for(1)
+    assert [p["title"] for _, p in posts] == ["Venezuela first story"]
+
+    feed_server.set("/f.xml", rss([Entry("v1", "Venezuela first story"),
+                                   Entry("v2", "Venezuela second story")]))
+    posts = webhook.wait_for(2)
+    assert [p["title"] for _, p in posts] == ["Venezuela first story", "Venezuela second story"]
+    polls = len(feed_server.requests)
+    time.sleep(2.5)
+    assert len(feed_server.requests) > polls  # it keeps polling at the 1s interval
+    assert len(webhook.received) == 2  # and alerts nothing twice
+
+    start_daemon.send_signal(signal.SIGTERM)
+    assert start_daemon.wait(timeout=15) == 0
+    assert "stopped" in (daemon_config.parent / "daemon.log").read_text()
+
+
+def test_a_broken_rules_edit_is_reported_and_the_last_good_rules_keep_working(
+    start_daemon: subprocess.Popen[str],
+    daemon_config: Path,
+    feed_server: FeedServer,
+    webhook: WebhookReceiver,
+) -> None:
+    log = daemon_config.parent / "daemon.log"
+    webhook.wait_for(1)
+    rules = daemon_config.parent / "rules" / "main.yaml"
+    rules.write_text(RULES.replace("'Venezuela*'", "'(Venezuela*'"))
+    content = wait_log(log, "config not reloaded")
+    assert "rules/main.yaml:5: rule \"venezuela\": query: unclosed \"(\"" in content
+
+    # Still matching with the last good rules.
+    feed_server.set("/f.xml", rss([Entry("v2", "Venezuela again")]))
+    assert [p["title"] for _, p in webhook.wait_for(2)][1] == "Venezuela again"
+
+    # A fixed edit takes effect without a restart.
+    rules.write_text(RULES.replace("'Venezuela*'", "'Caracas'"))
+    wait_log(log, "config reloaded")
+    feed_server.set("/f.xml", rss([Entry("v3", "Venezuela news"), Entry("c1", "Caracas news")]))
+    posts = webhook.wait_for(3)
+    time.sleep(1.5)
+    assert [p["title"] for _, p in webhook.received] == [
+        "Venezuela first story", "Venezuela again", "Caracas news"]
+    start_daemon.send_signal(signal.SIGINT)
+    assert start_daemon.wait(timeout=15) == 0
+
+
+def test_run_refuses_to_start_on_an_invalid_config(tmp_path: Path) -> None:
+    config = write_config(tmp_path, feeds=[], channels={"desk": "console://"},
+                          rules="rules:\n  - id: x\n    query: 'a OR'\n    notify: [desk]\n")
+    proc = subprocess.run([sys.executable, "-m", "watcher", "--config", str(config), "run"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        'rules/main.yaml:3: rule "x": query: the query ends where a term was expected '
+        "(at column 5)"
+    )
+    assert not (tmp_path / "watcher.db").exists()
