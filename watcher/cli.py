@@ -29,8 +29,9 @@ log = logging.getLogger("watcher")
 
 def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose >= 0 else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # Third-party loggers can print URLs holding tokens at debug level: keep them at warnings.
     for noisy in ("apprise", "apscheduler", "aiohttp", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -79,14 +80,22 @@ def _since(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(
-            f"{value!r}: give a duration (30m, 24h, 7d) or a date (2026-11-01)") from None
+            f"{value!r}: give a duration (30m, 24h, 7d) or a date (2026-11-01)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config", metavar="PATH", envvar="WATCHER_CONFIG",
-              default="config/watcher.yaml", show_default=True, show_envvar=True,
-              help="The config file (feeds, channels, where the rules are).")
+@click.option(
+    "--config",
+    "config",
+    metavar="PATH",
+    envvar="WATCHER_CONFIG",
+    default="config/watcher.yaml",
+    show_default=True,
+    show_envvar=True,
+    help="The config file (feeds, channels, where the rules are).",
+)
 @click.option("-v", "--verbose", count=True, help="More logging (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors in the log.")
 @click.version_option(__version__, prog_name="watcher")
@@ -101,8 +110,9 @@ def cli(ctx: click.Context, config: str, verbose: int, quiet: bool) -> None:
 
 
 @cli.command()
-@click.option("--once", is_flag=True,
-              help="Poll every feed that is due now, deliver the alerts, and exit.")
+@click.option(
+    "--once", is_flag=True, help="Poll every feed that is due now, deliver the alerts, and exit."
+)
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon until SIGTERM or Ctrl-C (or one round with --once)."""
@@ -112,16 +122,25 @@ def run(ctx: click.Context, once: bool) -> None:
     try:
         app = build(settings)
     except SQLAlchemyError as exc:
-        _fail(f"cannot open the database: {exc.__class__.__name__}: {exc.args[0] if exc.args else exc}", 3)
+        _fail(
+            f"cannot open the database: {type(exc).__name__}: {exc.args[0] if exc.args else exc}",
+            3,
+        )
     daemon = Daemon(app)
     try:
         if once:
             report = asyncio.run(daemon.run_once())
             failed = [p for p in report.polls if p.error]
-            log.info("polled %d feeds (%d failed): %d new items, %d hits; alerts: %d sent, "
-                     "%d failed and queued for retry", len(report.polls), len(failed),
-                     sum(p.new_items for p in report.polls), sum(p.hits for p in report.polls),
-                     report.delivery.sent, report.delivery.failed)
+            log.info(
+                "polled %d feeds (%d failed): %d new items, %d hits; alerts: %d sent, "
+                "%d failed and queued for retry",
+                len(report.polls),
+                len(failed),
+                sum(p.new_items for p in report.polls),
+                sum(p.hits for p in report.polls),
+                report.delivery.sent,
+                report.delivery.failed,
+            )
         else:
             asyncio.run(daemon.run_forever())
     finally:
@@ -133,17 +152,25 @@ def run(ctx: click.Context, once: bool) -> None:
 def check(ctx: click.Context) -> None:
     """Validate the config and rules: exit 0 when valid, else 1 with PATH:LINE: problem lines."""
     settings = _settings(ctx)
-    click.echo(f"{ctx.obj['config']}: OK ({len(settings.feeds)} feeds, "
-               f"{len(settings.rules)} rules, {len(settings.channels)} channels)")
+    click.echo(
+        f"{ctx.obj['config']}: OK ({len(settings.feeds)} feeds, "
+        f"{len(settings.rules)} rules, {len(settings.channels)} channels)"
+    )
 
 
 @cli.command()
 @click.option("--rule", metavar="ID", help="Only hits of this rule.")
 @click.option("--since", metavar="AGE", help="Only hits newer than this: 30m, 24h, 7d, or a date.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
-              help="At most N hits, newest first; 0 means all.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most N hits, newest first; 0 means all.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @click.pass_context
 def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fmt: str) -> None:
     """Stored hits, newest first."""
@@ -155,9 +182,16 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
         store.close()
     if fmt == "json":
         out: list[dict[str, Any]] = [
-            {"rule": h.rule, "rule_title": h.rule_title, "title": h.title, "link": h.link,
-             "feed": h.feed, "published": _iso(h.published), "matched_at": _iso(h.matched_at),
-             "terms": list(h.terms)}
+            {
+                "rule": h.rule,
+                "rule_title": h.rule_title,
+                "title": h.title,
+                "link": h.link,
+                "feed": h.feed,
+                "published": _iso(h.published),
+                "matched_at": _iso(h.matched_at),
+                "terms": list(h.terms),
+            }
             for h in found
         ]
         click.echo(json.dumps(out, indent=2, ensure_ascii=False))
@@ -166,13 +200,15 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
         click.echo("no hits" + (f" for rule {rule}" if rule else ""), err=True)
         return
     rows = [(_short(h.matched_at), h.rule, h.feed, h.title, ", ".join(h.terms)) for h in found]
-    click.echo(_table(("MATCHED (UTC)", "RULE", "FEED", "TITLE", "TERMS"), rows,
-                      (16, 20, 18, 50, 40)))
+    click.echo(
+        _table(("MATCHED (UTC)", "RULE", "FEED", "TITLE", "TERMS"), rows, (16, 20, 18, 50, 40))
+    )
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @click.pass_context
 def feeds(ctx: click.Context, fmt: str) -> None:
     """Each configured feed: status, last and next poll, errors, items stored."""
@@ -184,17 +220,45 @@ def feeds(ctx: click.Context, fmt: str) -> None:
     finally:
         store.close()
     if fmt == "json":
-        click.echo(json.dumps([
-            {"name": v.name, "url": v.url, "status": v.status, "last_polled": _iso(v.last_polled),
-             "next_poll": _iso(v.next_poll), "error_count": v.error_count,
-             "last_error": v.last_error, "items": v.items}
-            for v in views
-        ], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": v.name,
+                        "url": v.url,
+                        "status": v.status,
+                        "last_polled": _iso(v.last_polled),
+                        "next_poll": _iso(v.next_poll),
+                        "error_count": v.error_count,
+                        "last_error": v.last_error,
+                        "items": v.items,
+                    }
+                    for v in views
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
-    rows = [(v.name, v.status, _short(v.last_polled), _short(v.next_poll), str(v.error_count),
-             str(v.items), v.last_error or "") for v in views]
-    click.echo(_table(("NAME", "STATUS", "LAST POLLED", "NEXT POLL", "ERRORS", "ITEMS",
-                       "LAST ERROR"), rows, (28, 8, 16, 16, 6, 6, 60)))
+    rows = [
+        (
+            v.name,
+            v.status,
+            _short(v.last_polled),
+            _short(v.next_poll),
+            str(v.error_count),
+            str(v.items),
+            v.last_error or "",
+        )
+        for v in views
+    ]
+    click.echo(
+        _table(
+            ("NAME", "STATUS", "LAST POLLED", "NEXT POLL", "ERRORS", "ITEMS", "LAST ERROR"),
+            rows,
+            (28, 8, 16, 16, 6, 6, 60),
+        )
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

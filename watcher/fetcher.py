@@ -43,7 +43,9 @@ def new_session() -> aiohttp.ClientSession:
     """One session per daemon: connection pooling, timeouts and the User-Agent for every fetch."""
     timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT, sock_connect=CONNECT_TIMEOUT)
     return aiohttp.ClientSession(
-        timeout=timeout, headers={"User-Agent": USER_AGENT}, auto_decompress=True,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        auto_decompress=True,
         connector=aiohttp.TCPConnector(limit=50, limit_per_host=2),
     )
 
@@ -65,8 +67,7 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         return f"timed out (connect {CONNECT_TIMEOUT:g}s, total {TOTAL_TIMEOUT:g}s)"
     if isinstance(exc, aiohttp.ClientConnectorDNSError) or (
-        isinstance(exc, aiohttp.ClientConnectorError)
-        and isinstance(exc.os_error, socket.gaierror)
+        isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror)
     ):
         return f"cannot resolve host {getattr(exc, 'host', '')}: check the URL or DNS"
     if isinstance(exc, aiohttp.ClientConnectorError):
@@ -80,13 +81,19 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-async def fetch(session: aiohttp.ClientSession, url: str, etag: str | None = None,
-                last_modified: str | None = None) -> FetchResult:
+async def fetch(
+    session: aiohttp.ClientSession,
+    url: str,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FetchResult:
     """Fetch a feed; never raises for network or server trouble: see ``FetchResult.error``."""
     if is_file(url):
         return await asyncio.to_thread(_read_file, url)
-    headers = {"Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
-                         "text/xml;q=0.9, */*;q=0.5"}
+    headers = {
+        "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, "
+        "text/xml;q=0.9, */*;q=0.5"
+    }
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
@@ -95,23 +102,33 @@ async def fetch(session: aiohttp.ClientSession, url: str, etag: str | None = Non
         async with session.get(url, headers=headers, max_redirects=10) as resp:
             final = str(resp.url)
             if resp.status == 304:
-                return FetchResult(final, status=304, not_modified=True,
-                                   etag=etag, last_modified=last_modified)
+                return FetchResult(
+                    final, status=304, not_modified=True, etag=etag, last_modified=last_modified
+                )
             if resp.status >= 400:
-                return FetchResult(final, status=resp.status,
-                                   error=f"HTTP {resp.status} {resp.reason or ''}".strip())
+                return FetchResult(
+                    final,
+                    status=resp.status,
+                    error=f"HTTP {resp.status} {resp.reason or ''}".strip(),
+                )
             chunks = []
             size = 0
             async for chunk in resp.content.iter_chunked(65536):
                 size += len(chunk)
                 if size > MAX_BODY:
-                    return FetchResult(final, status=resp.status, error=(
-                        f"response larger than {MAX_BODY // (1024 * 1024)} MiB: not read"))
+                    return FetchResult(
+                        final,
+                        status=resp.status,
+                        error=(f"response larger than {MAX_BODY // (1024 * 1024)} MiB: not read"),
+                    )
                 chunks.append(chunk)
             return FetchResult(
-                final, status=resp.status, body=b"".join(chunks),
+                final,
+                status=resp.status,
+                body=b"".join(chunks),
                 content_type=resp.headers.get("Content-Type"),
-                etag=resp.headers.get("ETag"), last_modified=resp.headers.get("Last-Modified"),
+                etag=resp.headers.get("ETag"),
+                last_modified=resp.headers.get("Last-Modified"),
             )
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
         return FetchResult(url, error=_reason(exc))

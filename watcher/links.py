@@ -15,9 +15,29 @@ from w3lib.url import canonicalize_url
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_", "_hs")
 _TRACKING = {
-    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "ocid",
-    "cmpid", "_ga", "_gl", "mkt_tok", "spm", "ito", "at_medium", "at_campaign", "ns_mchannel",
-    "ns_source", "ns_campaign", "ns_linkname", "ns_fee", "from_rss",
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "igshid",
+    "ocid",
+    "cmpid",
+    "_ga",
+    "_gl",
+    "mkt_tok",
+    "spm",
+    "ito",
+    "at_medium",
+    "at_campaign",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
+    "ns_linkname",
+    "ns_fee",
+    "from_rss",
 }
 MAX_KEY = 512  # longer identities are hashed so that every database can index them
 
@@ -33,10 +53,10 @@ def canonical_link(link: str) -> str:
     parts = urlsplit(link)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return link
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not _is_tracking(k)]
-    cleaned = urlunsplit(("https", parts.netloc.lower(), parts.path or "/",
-                          urlencode(query), ""))
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)
+    ]
+    cleaned = urlunsplit(("https", parts.netloc.lower(), parts.path or "/", urlencode(query), ""))
     return canonicalize_url(cleaned)
 
 

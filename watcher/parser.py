@@ -80,8 +80,13 @@ def _item(entry: Any, feed_url: str) -> Item:
     key = bounded(key)
     article_key = bounded(canonical_link(link)) if link else f"{feed_url}#{key}"
     return Item(
-        key=key, article_key=bounded(article_key), title=title, link=link,
-        summary=summary, content=content, published=_published(entry),
+        key=key,
+        article_key=bounded(article_key),
+        title=title,
+        link=link,
+        summary=summary,
+        content=content,
+        published=_published(entry),
     )
 
 

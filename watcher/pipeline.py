@@ -43,13 +43,16 @@ class Pipeline:
     """Polls feeds against the current rule set. ``rules`` is read at each poll, so a reload
     takes effect on the next poll without restarting anything."""
 
-    def __init__(self, store: Store, rules: Callable[[], RuleSet],
-                 clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self, store: Store, rules: Callable[[], RuleSet], clock: Callable[[], datetime] = utcnow
+    ) -> None:
         self.store = store
         self.rules = rules
         self.clock = clock
 
-    async def poll(self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int) -> PollReport:
+    async def poll(
+        self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
+    ) -> PollReport:
         state = await asyncio.to_thread(self.store.feed_state, feed_id)
         fetched = await fetch(session, spec.url, state.etag, state.last_modified)
         return await asyncio.to_thread(self.process, spec, feed_id, fetched)
@@ -58,8 +61,9 @@ class Pipeline:
         """Everything after the network: parse, match, and commit (runs in a worker thread)."""
         now = self.clock()
         state = self.store.feed_state(feed_id)
-        rec = PollRecord(feed_id=feed_id, polled_at=now,
-                         next_poll=now + timedelta(seconds=spec.interval))
+        rec = PollRecord(
+            feed_id=feed_id, polled_at=now, next_poll=now + timedelta(seconds=spec.interval)
+        )
         if fetched.error is not None:
             rec.error = fetched.error
         elif fetched.not_modified:
@@ -77,10 +81,16 @@ class Pipeline:
         if rec.error:
             log.warning("feed %s failed: %s", spec.name or spec.url, rec.error)
         elif outcome.new_items:
-            log.info("feed %s: %d new items, %d hits, %d alerts queued", spec.name or spec.url,
-                     outcome.new_items, outcome.hits, outcome.alerts)
-        return PollReport(spec.url, outcome.new_items, outcome.hits, outcome.alerts, rec.error,
-                          rec.not_modified)
+            log.info(
+                "feed %s: %d new items, %d hits, %d alerts queued",
+                spec.name or spec.url,
+                outcome.new_items,
+                outcome.hits,
+                outcome.alerts,
+            )
+        return PollReport(
+            spec.url, outcome.new_items, outcome.hits, outcome.alerts, rec.error, rec.not_modified
+        )
 
     def _match_new(self, feed_id: int, items: list[Item]) -> list[tuple[Item, list[RuleHit]]]:
         known = self.store.known_keys(feed_id, (i.key for i in items))

@@ -8,6 +8,7 @@ delivery pass, and returns: nothing that was fetched is left half-stored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from dataclasses import dataclass, field
@@ -82,7 +83,8 @@ class Daemon:
         async with new_session() as session:
             polls = [
                 self.pipeline.poll(session, spec, states[spec.url].id)
-                for spec in self.settings.feeds if states[spec.url].id in due
+                for spec in self.settings.feeds
+                if states[spec.url].id in due
             ]
             report.polls = list(await asyncio.gather(*polls))
         report.delivery = await asyncio.to_thread(deliver_due, store, self.channels, utcnow())
@@ -101,12 +103,17 @@ class Daemon:
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
         await self._apply_feeds(self.settings.feeds)
-        self._scheduler.add_job(self._check_reload, IntervalTrigger(seconds=RELOAD_CHECK_EVERY),
-                                id="reload")
+        self._scheduler.add_job(
+            self._check_reload, IntervalTrigger(seconds=RELOAD_CHECK_EVERY), id="reload"
+        )
         self._scheduler.start()
         deliverer = asyncio.create_task(self._delivery_loop())
-        log.info("watcher running: %d feeds, %d rules, %d channels; stop with Ctrl-C or SIGTERM",
-                 len(self.settings.feeds), len(self.settings.rules), len(self.settings.channels))
+        log.info(
+            "watcher running: %d feeds, %d rules, %d channels; stop with Ctrl-C or SIGTERM",
+            len(self.settings.feeds),
+            len(self.settings.rules),
+            len(self.settings.channels),
+        )
         try:
             await self._stopping.wait()
         finally:
@@ -145,12 +152,16 @@ class Daemon:
                 next_poll = states[url].next_poll
                 first = max(now, next_poll) if next_poll else now
                 self._scheduler.add_job(
-                    self._poll, IntervalTrigger(seconds=spec.interval), args=[url],
-                    id=self._job_id(url), next_run_time=first,
+                    self._poll,
+                    IntervalTrigger(seconds=spec.interval),
+                    args=[url],
+                    id=self._job_id(url),
+                    next_run_time=first,
                 )
             elif old.interval != spec.interval:
-                self._scheduler.reschedule_job(self._job_id(url),
-                                               trigger=IntervalTrigger(seconds=spec.interval))
+                self._scheduler.reschedule_job(
+                    self._job_id(url), trigger=IntervalTrigger(seconds=spec.interval)
+                )
 
     @staticmethod
     def _job_id(url: str) -> str:
@@ -174,10 +185,8 @@ class Daemon:
 
     async def _delivery_loop(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
-            except TimeoutError:
-                pass
             self._kick.clear()
             try:
                 await asyncio.to_thread(deliver_due, self.app.store, self.channels, utcnow())
@@ -201,8 +210,11 @@ class Daemon:
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("%s", problem)
-            log.error("config not reloaded: fix the problems above; still running on the last "
-                      "good config (%d rules)", len(self.settings.rules))
+            log.error(
+                "config not reloaded: fix the problems above; still running on the last "
+                "good config (%d rules)",
+                len(self.settings.rules),
+            )
             return
         if new.database_url != self.settings.database_url:
             log.warning("database changed in the config: restart watcher to use it")
@@ -210,7 +222,10 @@ class Daemon:
         self.channels = channels
         self._signature = _signature(new)
         await self._apply_feeds(new.feeds)
-        log.info("config reloaded: %d feeds, %d rules, %d channels", len(new.feeds),
-                 len(new.rules), len(new.channels))
+        log.info(
+            "config reloaded: %d feeds, %d rules, %d channels",
+            len(new.feeds),
+            len(new.rules),
+            len(new.channels),
+        )
         self._kick.set()
-

@@ -98,7 +98,11 @@ def _message(err: Mapping[str, Any], allowed: Callable[[tuple[Any, ...]], list[s
     if kind == "extra_forbidden":
         name = str(loc[-1])
         close = difflib.get_close_matches(name, allowed(loc[:-1]), n=1)
-        hint = f'; did you mean "{close[0]}"?' if close else f"; allowed: {', '.join(allowed(loc[:-1]))}"
+        hint = (
+            f'; did you mean "{close[0]}"?'
+            if close
+            else f"; allowed: {', '.join(allowed(loc[:-1]))}"
+        )
         return f'unknown key "{name}"{hint}'
     if kind == "missing":
         return f'"{where}" is required'
@@ -121,8 +125,9 @@ def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
             return []
         ann = fld.annotation
         args = getattr(ann, "__args__", ())
-        current = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)),
-                       None)
+        current = next(
+            (a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
         if current is None:
             return []
     return list(current.model_fields) if current is not None else []
@@ -149,7 +154,9 @@ def _substitute_env(value: str, display: str, line: int, what: str, problems: li
     def repl(m: re.Match[str]) -> str:
         name = m.group(1)
         if name not in os.environ:
-            problems.append(Problem(display, line, f"{what}: environment variable {name} is not set"))
+            problems.append(
+                Problem(display, line, f"{what}: environment variable {name} is not set")
+            )
             return ""
         return os.environ[name]
 
@@ -163,8 +170,14 @@ def _database_url(raw: str, base: Path, display: str, line: int, problems: list[
     try:
         url = make_url(value)
     except ArgumentError:
-        problems.append(Problem(display, line, "database: not a SQLAlchemy URL; "
-                                "write e.g. sqlite:///watcher.db or postgresql://host/db"))
+        problems.append(
+            Problem(
+                display,
+                line,
+                "database: not a SQLAlchemy URL; "
+                "write e.g. sqlite:///watcher.db or postgresql://host/db",
+            )
+        )
         return value
     if url.drivername.startswith("sqlite") and url.database and url.database != ":memory:":
         path = Path(url.database)
@@ -173,8 +186,9 @@ def _database_url(raw: str, base: Path, display: str, line: int, problems: list[
     return url.render_as_string(hide_password=False)
 
 
-def _feed_specs(cfg: _Config, data: Any, base: Path, display: str,
-                problems: list[Problem]) -> tuple[FeedSpec, ...]:
+def _feed_specs(
+    cfg: _Config, data: Any, base: Path, display: str, problems: list[Problem]
+) -> tuple[FeedSpec, ...]:
     specs: list[FeedSpec] = []
     seen: dict[str, int] = {}
     for i, feed in enumerate(cfg.feeds):
@@ -182,8 +196,13 @@ def _feed_specs(cfg: _Config, data: Any, base: Path, display: str,
         url = feed.url.strip()
         if re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
             if not url.lower().startswith(("http://", "https://")):
-                problems.append(Problem(display, line, f"feed url {url!r}: only http(s) URLs "
-                                        "or file paths are supported"))
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        f"feed url {url!r}: only http(s) URLs or file paths are supported",
+                    )
+                )
                 continue
         else:
             path = (base / url).resolve()
@@ -192,21 +211,29 @@ def _feed_specs(cfg: _Config, data: Any, base: Path, display: str,
                 continue
             url = str(path)
         if url in seen:
-            problems.append(Problem(display, line, f"feed {url} is listed twice "
-                                    f"(first on line {seen[url]})"))
+            problems.append(
+                Problem(display, line, f"feed {url} is listed twice (first on line {seen[url]})")
+            )
             continue
         seen[url] = line
-        specs.append(FeedSpec(
-            url=url,
-            name=feed.name,
-            interval=feed.interval or cfg.defaults.interval,
-            backlog=feed.backlog or cfg.defaults.backlog,
-        ))
+        specs.append(
+            FeedSpec(
+                url=url,
+                name=feed.name,
+                interval=feed.interval or cfg.defaults.interval,
+                backlog=feed.backlog or cfg.defaults.backlog,
+            )
+        )
     return tuple(specs)
 
 
-def _channels(cfg: _Config, data: Any, display: str, problems: list[Problem],
-              check_url: Callable[[str], str | None]) -> dict[str, str]:
+def _channels(
+    cfg: _Config,
+    data: Any,
+    display: str,
+    problems: list[Problem],
+    check_url: Callable[[str], str | None],
+) -> dict[str, str]:
     channels: dict[str, str] = {}
     for name, raw in cfg.channels.items():
         line = line_of(data, ("channels", name))
@@ -239,8 +266,9 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _load_rules(target: Path, channels: Mapping[str, str], config_channels: set[str],
-                problems: list[Problem]) -> tuple[RuleSet, tuple[Path, ...]]:
+def _load_rules(
+    target: Path, channels: Mapping[str, str], config_channels: set[str], problems: list[Problem]
+) -> tuple[RuleSet, tuple[Path, ...]]:
     files = _rule_files(target, target)
     if not target.exists():
         problems.append(Problem(_display(target), 1, "rules path not found"))
@@ -263,8 +291,11 @@ def _load_rules(target: Path, channels: Mapping[str, str], config_channels: set[
             line = line_of(data, ("aliases", name))
             if name in alias_src:
                 first = alias_src[name]
-                problems.append(Problem(display, line, f'alias "{name}" is already defined at '
-                                        f"{first[0]}:{first[1]}"))
+                problems.append(
+                    Problem(
+                        display, line, f'alias "{name}" is already defined at {first[0]}:{first[1]}'
+                    )
+                )
                 continue
             if not spellings:
                 problems.append(Problem(display, line, f'alias "{name}" lists no spellings'))
@@ -283,22 +314,37 @@ def _load_rules(target: Path, channels: Mapping[str, str], config_channels: set[
         for i, raw in enumerate(model.rules):
             line = line_of(data, ("rules", i))
             if raw.id in ids:
-                problems.append(Problem(display, line, f'rule id "{raw.id}" is already used at '
-                                        f"{ids[raw.id]}; ids must be unique"))
+                problems.append(
+                    Problem(
+                        display,
+                        line,
+                        f'rule id "{raw.id}" is already used at {ids[raw.id]}; ids must be unique',
+                    )
+                )
                 continue
             ids[raw.id] = f"{display}:{line}"
             unknown = [c for c in raw.notify if c not in config_channels]
             if unknown:
                 known = ", ".join(sorted(config_channels)) or "none are configured"
-                problems.append(Problem(display, line_of(data, ("rules", i, "notify")),
-                                        f'rule "{raw.id}": unknown channel '
-                                        f'{", ".join(repr(c) for c in unknown)} (channels: {known})'))
+                problems.append(
+                    Problem(
+                        display,
+                        line_of(data, ("rules", i, "notify")),
+                        f'rule "{raw.id}": unknown channel '
+                        f"{', '.join(repr(c) for c in unknown)} (channels: {known})",
+                    )
+                )
             spec = RuleSpec(raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled)
             try:
                 rules.append(compile_rule(spec, compiled_aliases))
             except QuerySyntaxError as exc:
-                problems.append(Problem(display, line_of(data, ("rules", i, "query")),
-                                        f'rule "{raw.id}": query: {exc}'))
+                problems.append(
+                    Problem(
+                        display,
+                        line_of(data, ("rules", i, "query")),
+                        f'rule "{raw.id}": query: {exc}',
+                    )
+                )
             except KeyError:
                 pass  # an alias that failed to compile; already reported at its definition
     return RuleSet(rules), tuple(files)
@@ -315,8 +361,11 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
     data, problems = load(config_path, display)
     if data is None and problems:
         if problems[0].message == "file not found":
-            problems = [Problem(display, 1, "config file not found; pass --config PATH or set "
-                                "WATCHER_CONFIG")]
+            problems = [
+                Problem(
+                    display, 1, "config file not found; pass --config PATH or set WATCHER_CONFIG"
+                )
+            ]
         raise ConfigError(problems)
     cfg, found = _validate(_Config, data, display)
     problems.extend(found)
@@ -328,8 +377,9 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
     ruleset, files = _load_rules(base / cfg.rules, channels, set(cfg.channels), problems)
     if problems:
         raise ConfigError(problems)
-    return Settings(config_path.resolve(), database, feeds, channels, ruleset, base / cfg.rules,
-                    files)
+    return Settings(
+        config_path.resolve(), database, feeds, channels, ruleset, base / cfg.rules, files
+    )
 
 
 __all__ = ["LineDict", "LineList", "Settings", "config_path_from", "load_settings"]

@@ -43,8 +43,12 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
                 key = str(key)
             if key in result:
                 problems.append(
-                    Problem(path, key_line, f'duplicate key "{key}" (first on line '
-                            f"{result.key_lines[key]}); remove one")
+                    Problem(
+                        path,
+                        key_line,
+                        f'duplicate key "{key}" (first on line '
+                        f"{result.key_lines[key]}); remove one",
+                    )
                 )
                 continue
             result[key] = _convert(value_node, path, problems)
@@ -55,7 +59,7 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
         items.line = line
         items.item_lines = [v.start_mark.line + 1 for v in node.value]
         return items
-    return yaml.SafeLoader.construct_object(_Constructor(node), node, deep=True)  # type: ignore[arg-type]
+    return _Constructor(node).construct_object(node, deep=True)
 
 
 class _Constructor(yaml.SafeLoader):

@@ -41,7 +41,9 @@ def start_daemon(daemon_config: Path) -> Iterator[subprocess.Popen[str]]:
     with log.open("w") as err, out.open("w") as stdout:
         proc = subprocess.Popen(
             [sys.executable, "-m", "watcher", "--config", str(daemon_config), "run"],
-            stdout=stdout, stderr=err, text=True,
+            stdout=stdout,
+            stderr=err,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         try:
@@ -71,8 +73,9 @@ def test_daemon_polls_on_schedule_and_stops_cleanly_on_sigterm(
     posts = webhook.wait_for(1)
     assert [p["title"] for _, p in posts] == ["Venezuela first story"]
 
-    feed_server.set("/f.xml", rss([Entry("v1", "Venezuela first story"),
-                                   Entry("v2", "Venezuela second story")]))
+    feed_server.set(
+        "/f.xml", rss([Entry("v1", "Venezuela first story"), Entry("v2", "Venezuela second story")])
+    )
     posts = webhook.wait_for(2)
     assert [p["title"] for _, p in posts] == ["Venezuela first story", "Venezuela second story"]
     polls = len(feed_server.requests)
@@ -96,7 +99,7 @@ def test_a_broken_rules_edit_is_reported_and_the_last_good_rules_keep_working(
     rules = daemon_config.parent / "rules" / "main.yaml"
     rules.write_text(RULES.replace("'Venezuela*'", "'(Venezuela*'"))
     content = wait_log(log, "config not reloaded")
-    assert "rules/main.yaml:5: rule \"venezuela\": query: unclosed \"(\"" in content
+    assert 'rules/main.yaml:5: rule "venezuela": query: unclosed "("' in content
 
     # Still matching with the last good rules.
     feed_server.set("/f.xml", rss([Entry("v2", "Venezuela again")]))
@@ -106,22 +109,33 @@ def test_a_broken_rules_edit_is_reported_and_the_last_good_rules_keep_working(
     rules.write_text(RULES.replace("'Venezuela*'", "'Caracas'"))
     wait_log(log, "config reloaded")
     feed_server.set("/f.xml", rss([Entry("v3", "Venezuela news"), Entry("c1", "Caracas news")]))
-    posts = webhook.wait_for(3)
+    webhook.wait_for(3)
     time.sleep(1.5)
     assert [p["title"] for _, p in webhook.received] == [
-        "Venezuela first story", "Venezuela again", "Caracas news"]
+        "Venezuela first story",
+        "Venezuela again",
+        "Caracas news",
+    ]
     start_daemon.send_signal(signal.SIGINT)
     assert start_daemon.wait(timeout=15) == 0
 
 
 def test_run_refuses_to_start_on_an_invalid_config(tmp_path: Path) -> None:
-    config = write_config(tmp_path, feeds=[], channels={"desk": "console://"},
-                          rules="rules:\n  - id: x\n    query: 'a OR'\n    notify: [desk]\n")
-    proc = subprocess.run([sys.executable, "-m", "watcher", "--config", str(config), "run"],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    config = write_config(
+        tmp_path,
+        feeds=[],
+        channels={"desk": "console://"},
+        rules="rules:\n  - id: x\n    query: 'a OR'\n    notify: [desk]\n",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
-        'rules/main.yaml:3: rule "x": query: the query ends where a term was expected '
-        "(at column 5)"
+        'rules/main.yaml:3: rule "x": query: the query ends where a term was expected (at column 5)'
     )
     assert not (tmp_path / "watcher.db").exists()

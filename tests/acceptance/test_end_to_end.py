@@ -28,14 +28,24 @@ rules:
 """
 
 ENTRIES = [
-    Entry("e1", "ICC prosecutor Karim Khan opens investigation into Venezuela",
-          "<p>Nicolás Maduro said the state respects the decision on alleged "
-          "<b>crimes against</b>\nhumanity.</p>"),
-    Entry("e2", "La Corte Penal Internacional investiga a Venezuela",
-          "El fiscal visitó Caracas.", pub="Fri, 05 Nov 2021 09:30:00 +0000"),
+    Entry(
+        "e1",
+        "ICC prosecutor Karim Khan opens investigation into Venezuela",
+        "<p>Nicolás Maduro said the state respects the decision on alleged "
+        "<b>crimes against</b>\nhumanity.</p>",
+    ),
+    Entry(
+        "e2",
+        "La Corte Penal Internacional investiga a Venezuela",
+        "El fiscal visitó Caracas.",
+        pub="Fri, 05 Nov 2021 09:30:00 +0000",
+    ),
     # Escaped twice in the XML, so the item's *text* holds these tags and mentions.
-    Entry("e3", "&lt;!channel&gt; ICC &amp; Venezuela: &lt;script&gt;alert(1)&lt;/script&gt; @here",
-          "&lt;img src=x onerror=alert(1)&gt; the ICC and Venezuela &lt;!here&gt;"),
+    Entry(
+        "e3",
+        "&lt;!channel&gt; ICC &amp; Venezuela: &lt;script&gt;alert(1)&lt;/script&gt; @here",
+        "&lt;img src=x onerror=alert(1)&gt; the ICC and Venezuela &lt;!here&gt;",
+    ),
     Entry("e4", "ICC T20 World Cup: Venezuela-born spinner stars", "cricket news"),
     Entry("e5", "Imran Khan speaks in Lahore", "Pakistan politics"),
 ]
@@ -75,7 +85,9 @@ def test_each_matching_article_is_alerted_once_by_email_and_slack(
     assert code == 0, err
 
     mails = smtp.wait_for(3)
-    assert sorted(m["Subject"] for m in mails) == sorted([ENTRIES[0].title, ENTRIES[1].title, HOSTILE])
+    assert sorted(m["Subject"] for m in mails) == sorted(
+        [ENTRIES[0].title, ENTRIES[1].title, HOSTILE]
+    )
     posts = webhook.wait_for(3)
     assert len(posts) == 3
     time.sleep(0.3)
@@ -124,13 +136,17 @@ def test_nothing_is_repeated_on_the_next_poll_or_after_a_restart(
     assert len(feed_server.requests) == 2  # it did poll again
 
     # An edited entry (same guid, new title) is not a new article; a new one is.
-    edited = [Entry("e2", "EDITED: La Corte Penal Internacional y Venezuela", "otra vez"),
-              *ENTRIES[2:],
-              Entry("e6", "ICC judges allow Venezuela probe to resume", "")]
+    edited = [
+        Entry("e2", "EDITED: La Corte Penal Internacional y Venezuela", "otra vez"),
+        *ENTRIES[2:],
+        Entry("e6", "ICC judges allow Venezuela probe to resume", ""),
+    ]
     feed_server.set("/world.xml", rss([ENTRIES[0], *edited]))
     time.sleep(1.1)
     run_cli(desk, "run", "--once")
-    assert [m["Subject"] for m in smtp.wait_for(4)][3:] == ["ICC judges allow Venezuela probe to resume"]
+    assert [m["Subject"] for m in smtp.wait_for(4)][3:] == [
+        "ICC judges allow Venezuela probe to resume"
+    ]
     assert len(webhook.wait_for(4)) == 4
     time.sleep(0.3)
     assert len(smtp.messages) == 4 and len(webhook.received) == 4
@@ -149,9 +165,7 @@ def test_hits_and_feeds_report_what_was_stored(desk: Path) -> None:
     assert e1["feed"] == "World Desk"
     assert e1["published"] == "2021-11-04T10:00:00Z"
     assert e1["matched_at"].endswith("Z")
-    assert e1["terms"] == ["crimes against\nhumanity"] or e1["terms"] == [
-        "crimes against humanity"
-    ]
+    assert e1["terms"] == ["crimes against\nhumanity"] or e1["terms"] == ["crimes against humanity"]
 
     _, out, _ = run_cli(desk, "hits", "--rule", "crimes", "--format", "json")
     assert [h["rule"] for h in json.loads(out)] == ["crimes"]

@@ -54,14 +54,32 @@ def test_same_article_in_two_feeds_alerts_each_channel_once_but_keeps_every_hit(
 ) -> None:
     # Outlet A carries the story; outlet B carries the same link with tracking parameters and a
     # longer text that also names Karim Khan, a rule only B's copy hits.
-    a = rss([Entry("a-1", "Venezuela faces the ICC", "Caracas reacts.",
-                   link="https://news.example/story?id=7")])
-    b = rss([Entry("b-9", "Venezuela faces the ICC", "Prosecutor Karim Khan in Caracas.",
-                   link="http://NEWS.example/story?utm_source=rss&id=7#top")])
+    a = rss(
+        [
+            Entry(
+                "a-1",
+                "Venezuela faces the ICC",
+                "Caracas reacts.",
+                link="https://news.example/story?id=7",
+            )
+        ]
+    )
+    b = rss(
+        [
+            Entry(
+                "b-9",
+                "Venezuela faces the ICC",
+                "Prosecutor Karim Khan in Caracas.",
+                link="http://NEWS.example/story?utm_source=rss&id=7#top",
+            )
+        ]
+    )
     config = write_config(
         tmp_path,
-        feeds=[{"url": feed_server.set("/a.xml", a), "name": "A"},
-               {"url": feed_server.set("/b.xml", b), "name": "B"}],
+        feeds=[
+            {"url": feed_server.set("/a.xml", a), "name": "A"},
+            {"url": feed_server.set("/b.xml", b), "name": "B"},
+        ],
         channels={"desk": f"json://127.0.0.1:{webhook.port}/desk", "legal": smtp.url()},
         rules=RULES,
     )
@@ -86,8 +104,9 @@ def test_backlog_skip_stores_a_new_feeds_items_without_alerting(
     report = once(config)
     assert report.polls[0].new_items == 1 and report.polls[0].hits == 1
     assert report.delivery.sent == 0
-    feed_server.set("/f.xml", rss([Entry("old", "Old Venezuela story"),
-                                   Entry("new", "New Venezuela story")]))
+    feed_server.set(
+        "/f.xml", rss([Entry("old", "Old Venezuela story"), Entry("new", "New Venezuela story")])
+    )
     import time
 
     time.sleep(1.1)
@@ -105,10 +124,18 @@ def test_a_broken_feed_is_marked_with_its_reason_while_the_others_go_on(
         tmp_path,
         feeds=[
             {"url": feed_server.set("/500.xml", b"oops", status=500), "name": "Down"},
-            {"url": feed_server.set("/bad.xml", b"<rss><channel><item><title>x</tit"),
-             "name": "Malformed"},
-            {"url": feed_server.set("/page.xml", b"<!DOCTYPE html><html><body>Hi</body></html>",
-                                    content_type="text/html"), "name": "Page"},
+            {
+                "url": feed_server.set("/bad.xml", b"<rss><channel><item><title>x</tit"),
+                "name": "Malformed",
+            },
+            {
+                "url": feed_server.set(
+                    "/page.xml",
+                    b"<!DOCTYPE html><html><body>Hi</body></html>",
+                    content_type="text/html",
+                ),
+                "name": "Page",
+            },
             {"url": feed_server.set("/empty.xml", b""), "name": "Empty"},
             {"url": f"http://127.0.0.1:{free_port()}/gone.xml", "name": "Refused"},
             {"url": good, "name": "Good"},
@@ -124,7 +151,10 @@ def test_a_broken_feed_is_marked_with_its_reason_while_the_others_go_on(
     finally:
         app.close()
     assert views["Good"].status == "ok"
-    assert views["Down"].status == "failing" and views["Down"].last_error == "HTTP 500 Internal Server Error"
+    assert (
+        views["Down"].status == "failing"
+        and views["Down"].last_error == "HTTP 500 Internal Server Error"
+    )
     assert views["Page"].last_error == "not a feed: the URL returned an HTML page"
     assert views["Empty"].last_error == "empty response: the server sent no feed"
     assert "cannot connect to 127.0.0.1" in (views["Refused"].last_error or "")
@@ -140,8 +170,10 @@ def test_alerts_wait_while_the_mail_server_is_down_and_go_out_when_it_is_back(
     config = write_config(
         tmp_path,
         feeds=[{"url": url, "name": "F"}],
-        channels={"desk": "console://",
-                  "legal": f"mailto://127.0.0.1:{port}?from=w@example.org&to=l@example.org"},
+        channels={
+            "desk": "console://",
+            "legal": f"mailto://127.0.0.1:{port}?from=w@example.org&to=l@example.org",
+        },
         rules=RULES,
     )
     report = once(config)
@@ -167,10 +199,17 @@ def test_alerts_wait_while_the_mail_server_is_down_and_go_out_when_it_is_back(
 def test_the_fetch_names_watcher_and_uses_conditional_get(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    url = feed_server.set("/f.xml", rss([Entry("x", "Venezuela")]),
-                          headers={"ETag": '"v1"', "Last-Modified": "Thu, 04 Nov 2021 10:00:00 GMT"})
-    config = write_config(tmp_path, feeds=[{"url": url, "interval": "1s"}],
-                          channels={"desk": "console://", "legal": "console://"}, rules=RULES)
+    url = feed_server.set(
+        "/f.xml",
+        rss([Entry("x", "Venezuela")]),
+        headers={"ETag": '"v1"', "Last-Modified": "Thu, 04 Nov 2021 10:00:00 GMT"},
+    )
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": url, "interval": "1s"}],
+        channels={"desk": "console://", "legal": "console://"},
+        rules=RULES,
+    )
     once(config)
     import time
 
@@ -187,8 +226,12 @@ def test_hits_of_the_pipeline_name_the_feed_by_its_own_title_when_config_names_n
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     url = feed_server.set("/f.xml", rss([Entry("x", "Venezuela")], title="El Diario"))
-    config = write_config(tmp_path, feeds=[{"url": url}],
-                          channels={"desk": "console://", "legal": "console://"}, rules=RULES)
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": url}],
+        channels={"desk": "console://", "legal": "console://"},
+        rules=RULES,
+    )
     once(config)
     app = build(load(config))
     try:

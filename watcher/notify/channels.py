@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 MAX_SEND_INTERVAL = 1.0
 
 
-@apprise_notify(on="console", name="watcher console")
+@apprise_notify(on="console", name="watcher console")  # type: ignore[untyped-decorator,no-untyped-call]
 def _console(body: str, title: str, notify_type: str, *args: Any, **kwargs: Any) -> bool:
     """Print alerts on standard output: the quickstart's channel, and handy under systemd."""
     try:
@@ -70,7 +70,7 @@ class Channels:
     def send(self, name: str, title: str, body: str, fmt: str) -> str | None:
         """Send one message; return None on success, else the reason it failed."""
         a = self._apprise[name]
-        with apprise.LogCapture(level=logging.WARNING) as captured:
+        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
             try:
                 result = a.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt))
             except Exception as exc:  # a plugin bug must not kill the delivery loop

@@ -29,7 +29,9 @@ def retry_delay(attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-def deliver_due(store: Store, channels: Channels, now: datetime, batch: int = 100) -> DeliveryReport:
+def deliver_due(
+    store: Store, channels: Channels, now: datetime, batch: int = 100
+) -> DeliveryReport:
     """Send every alert that is due now. A failed send stays queued; nothing is dropped."""
     sent = failed = 0
     skipped: set[int] = set()
@@ -52,8 +54,13 @@ def deliver_due(store: Store, channels: Channels, now: datetime, batch: int = 10
                 retry_at = now + timedelta(seconds=retry_delay(alert.attempts))
                 store.mark_failed(alert.id, error, retry_at)
                 failed += 1
-                log.warning("alert to %s failed (attempt %d), retry at %s: %s", alert.channel,
-                            alert.attempts + 1, retry_at.strftime("%H:%M:%S"), error)
+                log.warning(
+                    "alert to %s failed (attempt %d), retry at %s: %s",
+                    alert.channel,
+                    alert.attempts + 1,
+                    retry_at.strftime("%H:%M:%S"),
+                    error,
+                )
         if len(due) < batch:
             break
     return DeliveryReport(sent, failed)

@@ -94,8 +94,11 @@ def render_html(alert: PendingAlert) -> Rendered:
     title, rules, terms = _parts(alert)
     e = html.escape
     link = safe_link(alert.link)
-    head = (f'<h2><a href="{e(link)}">{e(title)}</a></h2>\n<p><a href="{e(link)}">{e(link)}</a></p>'
-            if link else f"<h2>{e(title)}</h2>")
+    head = (
+        f'<h2><a href="{e(link)}">{e(title)}</a></h2>\n<p><a href="{e(link)}">{e(link)}</a></p>'
+        if link
+        else f"<h2>{e(title)}</h2>"
+    )
     parts = [
         head,
         f"<p><b>Feed:</b> {e(alert.feed_name)}<br>\n<b>Published:</b> {when(alert.published)}<br>",

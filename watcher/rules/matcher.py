@@ -45,8 +45,11 @@ class Document:
     def from_html(cls, title: str = "", summary: str = "", content: str = "") -> Document:
         """Build a document from fields that may still hold markup (e.g. ``test-rule --text``)."""
         return cls(
-            {"title": html_to_text(title), "summary": html_to_text(summary),
-             "content": html_to_text(content)}
+            {
+                "title": html_to_text(title),
+                "summary": html_to_text(summary),
+                "content": html_to_text(content),
+            }
         )
 
     def surface(self, span: Span) -> str:
@@ -101,7 +104,22 @@ class CNear:
     distance: int
 
 
-CNode = Term | AliasSet | CNear | And | Or | Not
+@dataclass(frozen=True)
+class CAnd:
+    children: tuple[CNode, ...]
+
+
+@dataclass(frozen=True)
+class COr:
+    children: tuple[CNode, ...]
+
+
+@dataclass(frozen=True)
+class CNot:
+    child: CNode
+
+
+CNode = Term | AliasSet | CNear | CAnd | COr | CNot
 
 
 def compile_node(node: Node, aliases: Mapping[str, tuple[Term, ...]]) -> CNode:
@@ -114,21 +132,21 @@ def compile_node(node: Node, aliases: Mapping[str, tuple[Term, ...]]) -> CNode:
         assert isinstance(left, Term | AliasSet) and isinstance(right, Term | AliasSet)
         return CNear(left, right, node.distance)
     if isinstance(node, And):
-        return And(tuple(compile_node(c, aliases) for c in node.children))  # type: ignore[arg-type]
+        return CAnd(tuple(compile_node(c, aliases) for c in node.children))
     if isinstance(node, Or):
-        return Or(tuple(compile_node(c, aliases) for c in node.children))  # type: ignore[arg-type]
+        return COr(tuple(compile_node(c, aliases) for c in node.children))
     if isinstance(node, Not):
-        return Not(compile_node(node.child, aliases))  # type: ignore[arg-type]
+        return CNot(compile_node(node.child, aliases))
     return node
 
 
-def has_positive_term(node: CNode | Node) -> bool:
+def has_positive_term(node: CNode) -> bool:
     """True when the query can only match an item that contains at least one of its terms."""
-    if isinstance(node, Not):
+    if isinstance(node, CNot):
         return False
-    if isinstance(node, And):
+    if isinstance(node, CAnd):
         return any(has_positive_term(c) for c in node.children)
-    if isinstance(node, Or):
+    if isinstance(node, COr):
         return all(has_positive_term(c) for c in node.children)
     return True
 
@@ -182,12 +200,12 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
     if isinstance(node, CNear):
         spans = _near_spans(node, doc)
         return Evaluation(bool(spans), spans)
-    if isinstance(node, Not):
+    if isinstance(node, CNot):
         return Evaluation(not evaluate(node.child, doc).matched)
-    if isinstance(node, And):
+    if isinstance(node, CAnd):
         spans = []
         for child in node.children:
-            result = evaluate(child, doc)  # type: ignore[arg-type]
+            result = evaluate(child, doc)
             if not result.matched:
                 return Evaluation(False)
             spans.extend(result.spans)
@@ -195,7 +213,7 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
     matched = False
     spans = []
     for child in node.children:
-        result = evaluate(child, doc)  # type: ignore[arg-type]
+        result = evaluate(child, doc)
         if result.matched:
             matched = True
             spans.extend(result.spans)
@@ -203,13 +221,15 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
 
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
-    """The distinct matched texts, in reading order (title, summary, content), case-insensitively."""
+    """The distinct matched texts in reading order (title, summary, content), ignoring case."""
     unique = set(spans)
     # A span inside a longer matched span ("Bensouda" in "Fatou Bensouda") adds nothing.
     unique = {
-        s for s in unique
-        if not any(o != s and o.field == s.field and o.start <= s.start and s.end <= o.end
-                   for o in unique)
+        s
+        for s in unique
+        if not any(
+            o != s and o.field == s.field and o.start <= s.start and s.end <= o.end for o in unique
+        )
     }
     ordered = sorted(unique, key=lambda s: (FIELDS.index(s.field), s.start, s.end))
     seen: set[str] = set()

@@ -4,7 +4,7 @@ Grammar, loosest binding first::
 
     query   := or
     or      := and ("OR" and)*
-    and     := unary (["AND"] unary | "NOT" unary)*     # side by side = AND; "A NOT B" = A AND NOT B
+    and     := unary (["AND"] unary | "NOT" unary)*   # side by side = AND; A NOT B = A AND NOT B
     unary   := "NOT" unary | near
     near    := scoped ("NEAR/n" scoped)*
     scoped  := [FIELD ":"] (word | word* | "phrase" | @alias | "(" or ")")
@@ -139,7 +139,9 @@ def _parts(text: str, column: int, in_phrase: bool) -> tuple[Part, ...]:
             raise QuerySyntaxError(f'"{chunk}": * may only end a word', column)
         if not stem_words:
             if prefix:
-                raise QuerySyntaxError(f'"{chunk}": a prefix needs letters or digits before *', column)
+                raise QuerySyntaxError(
+                    f'"{chunk}": a prefix needs letters or digits before *', column
+                )
             continue  # pure punctuation, e.g. "-" in a phrase: words only are compared
         parts.extend(Part("word", w) for w in stem_words[:-1])
         parts.append(Part("prefix" if prefix else "word", stem_words[-1]))

@@ -7,8 +7,25 @@ from dataclasses import dataclass
 
 from watcher.errors import QuerySyntaxError
 from watcher.models import Item, RuleHit
-from watcher.rules.matcher import CNode, Document, compile_node, evaluate, has_positive_term, matched_terms
-from watcher.rules.query import AliasRef, And, Near, Node, Not, Or, Term, parse_query, parse_spelling
+from watcher.rules.matcher import (
+    CNode,
+    Document,
+    compile_node,
+    evaluate,
+    has_positive_term,
+    matched_terms,
+)
+from watcher.rules.query import (
+    AliasRef,
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Term,
+    parse_query,
+    parse_spelling,
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +67,9 @@ def compile_aliases(aliases: Mapping[str, Iterable[str]]) -> dict[str, tuple[Ter
             try:
                 terms.append(parse_spelling(spelling))
             except QuerySyntaxError as exc:
-                raise QuerySyntaxError(f'alias "{name}", spelling {spelling!r}: {exc.message}') from exc
+                raise QuerySyntaxError(
+                    f'alias "{name}", spelling {spelling!r}: {exc.message}'
+                ) from exc
         compiled[name] = tuple(terms)
     return compiled
 

@@ -108,8 +108,13 @@ class Store:
     @staticmethod
     def _state(r: Any) -> FeedState:
         return FeedState(
-            id=r.id, url=r.url, etag=r.etag, last_modified=r.last_modified,
-            last_polled=r.last_polled, next_poll=r.next_poll, error_count=r.error_count,
+            id=r.id,
+            url=r.url,
+            etag=r.etag,
+            last_modified=r.last_modified,
+            last_polled=r.last_polled,
+            next_poll=r.next_poll,
+            error_count=r.error_count,
             polled_ok_before=r.last_success is not None,
         )
 
@@ -137,11 +142,13 @@ class Store:
         with self.engine.begin() as conn:
             values: dict[str, Any] = {"last_polled": rec.polled_at, "next_poll": rec.next_poll}
             if rec.error is not None:
-                values.update(status="failing", last_error=rec.error,
-                              error_count=feeds.c.error_count + 1)
+                values.update(
+                    status="failing", last_error=rec.error, error_count=feeds.c.error_count + 1
+                )
             else:
-                values.update(status="ok", last_error=None, error_count=0,
-                              last_success=rec.polled_at)
+                values.update(
+                    status="ok", last_error=None, error_count=0, last_success=rec.polled_at
+                )
                 if not rec.not_modified:
                     values.update(etag=rec.etag, last_modified=rec.last_modified)
                 if rec.feed_title:
@@ -151,9 +158,15 @@ class Store:
                 item_id = conn.execute(
                     self._insert(items)
                     .values(
-                        feed_id=rec.feed_id, key=item.key, article_key=item.article_key,
-                        title=item.title, link=item.link, summary=item.summary,
-                        content=item.content, published=item.published, first_seen=rec.polled_at,
+                        feed_id=rec.feed_id,
+                        key=item.key,
+                        article_key=item.article_key,
+                        title=item.title,
+                        link=item.link,
+                        summary=item.summary,
+                        content=item.content,
+                        published=item.published,
+                        first_seen=rec.polled_at,
                     )
                     .on_conflict_do_nothing(index_elements=["feed_id", "key"])
                     .returning(items.c.id)
@@ -163,19 +176,32 @@ class Store:
                 new_items += 1
                 if not rule_hits:
                     continue
-                conn.execute(hits.insert(), [
-                    {"item_id": item_id, "rule_id": h.rule_id, "rule_title": h.rule_title,
-                     "terms": json.dumps(list(h.terms), ensure_ascii=False),
-                     "matched_at": rec.polled_at}
-                    for h in rule_hits
-                ])
+                conn.execute(
+                    hits.insert(),
+                    [
+                        {
+                            "item_id": item_id,
+                            "rule_id": h.rule_id,
+                            "rule_title": h.rule_title,
+                            "terms": json.dumps(list(h.terms), ensure_ascii=False),
+                            "matched_at": rec.polled_at,
+                        }
+                        for h in rule_hits
+                    ],
+                )
                 hit_count += len(rule_hits)
                 if rec.alert:
                     alert_count += self._queue_alerts(conn, item_id, item, rule_hits, rec.polled_at)
         return PollOutcome(new_items, hit_count, alert_count)
 
-    def _queue_alerts(self, conn: Connection, item_id: int, item: Item,
-                      rule_hits: Sequence[RuleHit], now: datetime) -> int:
+    def _queue_alerts(
+        self,
+        conn: Connection,
+        item_id: int,
+        item: Item,
+        rule_hits: Sequence[RuleHit],
+        now: datetime,
+    ) -> int:
         """One alert per (article, channel), naming every rule that routes the item there."""
         by_channel: dict[str, list[str]] = {}
         for h in rule_hits:
@@ -185,9 +211,16 @@ class Store:
         for channel, rule_ids in by_channel.items():
             row = conn.execute(
                 self._insert(deliveries)
-                .values(article_key=item.article_key, channel=channel, item_id=item_id,
-                        rules=json.dumps(rule_ids), status="pending", attempts=0,
-                        created_at=now, next_attempt=now)
+                .values(
+                    article_key=item.article_key,
+                    channel=channel,
+                    item_id=item_id,
+                    rules=json.dumps(rule_ids),
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt=now,
+                )
                 .on_conflict_do_nothing(index_elements=["article_key", "channel"])
                 .returning(deliveries.c.id)
             ).scalar()
@@ -200,9 +233,16 @@ class Store:
         """Pending alerts whose next attempt is due, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(deliveries, items.c.title, items.c.link, items.c.summary,
-                       items.c.published, feeds.c.name, feeds.c.title.label("feed_title"),
-                       feeds.c.url)
+                select(
+                    deliveries,
+                    items.c.title,
+                    items.c.link,
+                    items.c.summary,
+                    items.c.published,
+                    feeds.c.name,
+                    feeds.c.title.label("feed_title"),
+                    feeds.c.url,
+                )
                 .join(items, items.c.id == deliveries.c.item_id)
                 .join(feeds, feeds.c.id == items.c.feed_id)
                 .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
@@ -213,44 +253,74 @@ class Store:
             for r in rows:
                 rule_ids = json.loads(r.rules)
                 hit_rows = conn.execute(
-                    select(hits.c.rule_id, hits.c.rule_title, hits.c.terms)
-                    .where(hits.c.item_id == r.item_id, hits.c.rule_id.in_(rule_ids))
+                    select(hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
+                        hits.c.item_id == r.item_id, hits.c.rule_id.in_(rule_ids)
+                    )
                 ).all()
                 found = {h.rule_id: h for h in hit_rows}
                 rules = tuple(
                     (rid, found[rid].rule_title, tuple(json.loads(found[rid].terms)))
-                    for rid in rule_ids if rid in found
+                    for rid in rule_ids
+                    if rid in found
                 )
-                alerts.append(PendingAlert(
-                    id=r.id, channel=r.channel, attempts=r.attempts, title=r.title, link=r.link,
-                    feed_name=r.name or r.feed_title or r.url, published=r.published,
-                    summary=r.summary, rules=rules,
-                ))
+                alerts.append(
+                    PendingAlert(
+                        id=r.id,
+                        channel=r.channel,
+                        attempts=r.attempts,
+                        title=r.title,
+                        link=r.link,
+                        feed_name=r.name or r.feed_title or r.url,
+                        published=r.published,
+                        summary=r.summary,
+                        rules=rules,
+                    )
+                )
             return alerts
 
     def mark_sent(self, alert_id: int, now: datetime) -> None:
         with self.engine.begin() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id == alert_id).values(
-                status="sent", sent_at=now, attempts=deliveries.c.attempts + 1, last_error=None))
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == alert_id)
+                .values(
+                    status="sent", sent_at=now, attempts=deliveries.c.attempts + 1, last_error=None
+                )
+            )
 
     def mark_failed(self, alert_id: int, error: str, retry_at: datetime) -> None:
         """Keep the alert queued for another attempt at ``retry_at``; nothing is dropped."""
         with self.engine.begin() as conn:
-            conn.execute(update(deliveries).where(deliveries.c.id == alert_id).values(
-                attempts=deliveries.c.attempts + 1, last_error=error, next_attempt=retry_at))
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == alert_id)
+                .values(attempts=deliveries.c.attempts + 1, last_error=error, next_attempt=retry_at)
+            )
 
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(deliveries)
-                                    .where(deliveries.c.status == "pending")).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.status == "pending")
+                ).scalar_one()
+            )
 
     # -- views ---------------------------------------------------------------------------------
 
     def hits(self, rule: str | None, since: datetime | None, limit: int) -> list[HitView]:
         """Stored hits, newest first; ``limit`` 0 means all."""
         query = (
-            select(hits, items.c.title, items.c.link, items.c.published, feeds.c.name,
-                   feeds.c.title.label("feed_title"), feeds.c.url)
+            select(
+                hits,
+                items.c.title,
+                items.c.link,
+                items.c.published,
+                feeds.c.name,
+                feeds.c.title.label("feed_title"),
+                feeds.c.url,
+            )
             .join(items, items.c.id == hits.c.item_id)
             .join(feeds, feeds.c.id == items.c.feed_id)
             .order_by(hits.c.matched_at.desc(), hits.c.id.desc())
@@ -263,33 +333,53 @@ class Store:
             query = query.limit(limit)
         with self.engine.connect() as conn:
             return [
-                HitView(rule=r.rule_id, rule_title=r.rule_title, title=r.title, link=r.link,
-                        feed=r.name or r.feed_title or r.url, published=r.published,
-                        matched_at=r.matched_at, terms=tuple(json.loads(r.terms)))
+                HitView(
+                    rule=r.rule_id,
+                    rule_title=r.rule_title,
+                    title=r.title,
+                    link=r.link,
+                    feed=r.name or r.feed_title or r.url,
+                    published=r.published,
+                    matched_at=r.matched_at,
+                    terms=tuple(json.loads(r.terms)),
+                )
                 for r in conn.execute(query)
             ]
 
     def feed_views(self, urls: Sequence[str] | None = None) -> list[FeedView]:
         """Each feed's health; only the configured ``urls`` when given, in that order."""
-        counts = (select(items.c.feed_id, func.count().label("n"))
-                  .group_by(items.c.feed_id).subquery())
+        counts = (
+            select(items.c.feed_id, func.count().label("n")).group_by(items.c.feed_id).subquery()
+        )
         query = select(feeds, func.coalesce(counts.c.n, 0).label("n")).outerjoin(
-            counts, counts.c.feed_id == feeds.c.id)
+            counts, counts.c.feed_id == feeds.c.id
+        )
         if urls is not None:
             query = query.where(feeds.c.url.in_(list(urls)))
         with self.engine.connect() as conn:
             rows = {r.url: r for r in conn.execute(query)}
         order = list(urls) if urls is not None else sorted(rows)
         return [
-            FeedView(name=r.name or r.title or r.url, url=r.url, status=r.status,
-                     last_polled=r.last_polled, next_poll=r.next_poll,
-                     error_count=r.error_count, last_error=r.last_error, items=int(r.n))
-            for url in order if (r := rows.get(url)) is not None
+            FeedView(
+                name=r.name or r.title or r.url,
+                url=r.url,
+                status=r.status,
+                last_polled=r.last_polled,
+                next_poll=r.next_poll,
+                error_count=r.error_count,
+                last_error=r.last_error,
+                items=int(r.n),
+            )
+            for url in order
+            if (r := rows.get(url)) is not None
         ]
 
     def due_feed_ids(self, now: datetime) -> set[int]:
         """Feeds due for a poll: never polled, or their next poll has come."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(feeds.c.id).where(
-                or_(feeds.c.next_poll.is_(None), and_(feeds.c.next_poll <= now))))
+            rows = conn.execute(
+                select(feeds.c.id).where(
+                    or_(feeds.c.next_poll.is_(None), and_(feeds.c.next_poll <= now))
+                )
+            )
             return {r.id for r in rows}

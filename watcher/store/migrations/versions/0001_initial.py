@@ -44,8 +44,9 @@ def upgrade() -> None:
         sa.Column("published", UTCDateTime()),
         sa.Column("first_seen", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_items"),
-        sa.ForeignKeyConstraint(["feed_id"], ["feeds.id"], name="fk_items_feed_id_feeds",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["feed_id"], ["feeds.id"], name="fk_items_feed_id_feeds", ondelete="CASCADE"
+        ),
         sa.UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
     )
     op.create_index("ix_items_article_key", "items", ["article_key"])
@@ -58,8 +59,9 @@ def upgrade() -> None:
         sa.Column("terms", sa.Text, nullable=False),
         sa.Column("matched_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_hits"),
-        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name="fk_hits_item_id_items",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name="fk_hits_item_id_items", ondelete="CASCADE"
+        ),
         sa.UniqueConstraint("item_id", "rule_id", name="uq_hits_item_rule"),
     )
     op.create_index("ix_hits_matched_at", "hits", ["matched_at"])
@@ -78,8 +80,9 @@ def upgrade() -> None:
         sa.Column("next_attempt", UTCDateTime(), nullable=False),
         sa.Column("sent_at", UTCDateTime()),
         sa.PrimaryKeyConstraint("id", name="pk_deliveries"),
-        sa.ForeignKeyConstraint(["item_id"], ["items.id"], name="fk_deliveries_item_id_items",
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name="fk_deliveries_item_id_items", ondelete="CASCADE"
+        ),
         sa.UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     )
     op.create_index("ix_deliveries_status_next", "deliveries", ["status", "next_attempt"])
