@@ -33,8 +33,14 @@ def _setup_logging(verbose: int) -> None:
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Third-party loggers can print URLs holding tokens at debug level: keep them at warnings.
-    for noisy in ("apprise", "apscheduler", "aiohttp", "alembic"):
+    for noisy in ("apscheduler", "aiohttp", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # apprise names rejected tokens in its messages: its log reaches nobody directly; watcher
+    # reports each failed send itself, with secrets redacted (``notify.channels.redact``).
+    apprise_log = logging.getLogger("apprise")
+    apprise_log.propagate = False
+    if not apprise_log.handlers:
+        apprise_log.addHandler(logging.NullHandler())
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -10,8 +10,9 @@ _PART_RE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 def parse_duration(value: str | int | float) -> float:
     """Seconds in a duration; a bare number means seconds. Raises ``ValueError`` with the fix."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write e.g. 30s, 5m, 1h or 7d")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        shown = "nothing" if value is None else repr(str(value))
+        raise ValueError(f"{shown} is not a duration; write e.g. 30s, 5m, 1h or 7d")
     if isinstance(value, int | float):
         seconds = float(value)
     else:

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -39,6 +46,16 @@ Duration = Annotated[float, BeforeValidator(_seconds)]
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        """A section left with only commented-out entries (``channels:``) means empty."""
+        if isinstance(data, dict):
+            for name, fld in cls.model_fields.items():
+                if data.get(name, 0) is None and isinstance(fld.default, list | dict):
+                    data = {**data, name: type(fld.default)()}
+        return data
+
 
 class _Defaults(_Strict):
     interval: Duration = 300.0
@@ -55,7 +72,7 @@ class _Feed(_Strict):
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
-    feeds: list[_Feed] = []
+    feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
     rules: str = "rules/"
 
@@ -70,7 +87,7 @@ class _Rule(_Strict):
 
 class _RulesFile(_Strict):
     aliases: dict[str, list[str]] = {}
-    rules: list[_Rule] = []
+    rules: list[Any] = []  # each validated on its own
 
 
 @dataclass(frozen=True)
@@ -107,6 +124,8 @@ def _message(err: Mapping[str, Any], allowed: Callable[[tuple[Any, ...]], list[s
     if kind == "missing":
         return f'"{where}" is required'
     msg = str(err["msg"])
+    if kind in ("dict_type", "model_type"):
+        return f"{where}: expected a mapping of keys to values (key: value)"
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if kind == "string_pattern_mismatch" and loc[-1] == "id":
@@ -133,21 +152,59 @@ def _model_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(current.model_fields) if current is not None else []
 
 
-def _validate(model: type[BaseModel], data: Any, display: str) -> tuple[Any, list[Problem]]:
+def _problems(
+    exc: ValidationError, model: type[BaseModel], data: Any, display: str, fallback: int
+) -> list[Problem]:
+    return [
+        Problem(
+            display,
+            line_of(data, tuple(err["loc"]), fallback),
+            _message(err, lambda p: _model_keys(model, p)),
+        )
+        for err in exc.errors()
+    ]
+
+
+def _validate(
+    model: type[BaseModel], data: Any, display: str, line: int = 1, shape: str = ""
+) -> tuple[Any, list[Problem]]:
+    """Validate ``data``, reporting every invalid key.
+
+    Returns the model built from the keys that are valid (defaults for the rest), or None when
+    that is impossible (not a mapping, or a required key missing).
+    """
     if data is None:
         data = LineDict()
-        data.line, data.key_lines = 1, {}
+        data.line, data.key_lines = line, {}
     if not isinstance(data, dict):
-        return None, [Problem(display, getattr(data, "line", 1), "expected a mapping of keys")]
+        what = "a list" if isinstance(data, list) else f"the value {str(data)[:40]!r}"
+        what += f"; write it as {shape}" if shape else ""
+        return None, [
+            Problem(
+                display,
+                getattr(data, "line", line),
+                f"expected a mapping of keys to values (key: value) here, not {what}",
+            )
+        ]
+    fallback = getattr(data, "line", line)
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            line = line_of(data, loc)
-            problems.append(Problem(display, line, _message(err, lambda p: _model_keys(model, p))))
+        problems = _problems(exc, model, data, display, fallback)
+        bad = {err["loc"][0] for err in exc.errors() if err["loc"]}
+    # Go on with the valid keys (defaults for the rest), so later checks still run.
+    try:
+        return model.model_validate({k: v for k, v in data.items() if k not in bad}), problems
+    except ValidationError:
         return None, problems
+
+
+def _items(data: Any, key: str) -> list[tuple[Any, int]]:
+    """The items of the list at ``data[key]`` with their lines."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, LineList):
+        return []
+    return list(zip(items, items.item_lines, strict=True))
 
 
 def _substitute_env(value: str, display: str, line: int, what: str, problems: list[Problem]) -> str:
@@ -191,8 +248,12 @@ def _feed_specs(
 ) -> tuple[FeedSpec, ...]:
     specs: list[FeedSpec] = []
     seen: dict[str, int] = {}
-    for i, feed in enumerate(cfg.feeds):
-        line = line_of(data, ("feeds", i))
+    for raw, item_line in _items(data, "feeds"):
+        feed, found = _validate(_Feed, raw, display, item_line, "- url: https://...")
+        problems.extend(found)
+        if feed is None:
+            continue
+        line = line_of(raw, ("url",), item_line)
         url = feed.url.strip()
         if re.match(r"^[a-z][a-z0-9+.-]*://", url, re.IGNORECASE):
             if not url.lower().startswith(("http://", "https://")):
@@ -252,7 +313,7 @@ def _channels(
     return channels
 
 
-def _rule_files(target: Path, display_base: Path) -> list[Path]:
+def _rule_files(target: Path) -> list[Path]:
     if target.is_dir():
         return sorted(p for p in target.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     return [target]
@@ -267,12 +328,9 @@ def _display(path: Path) -> str:
 
 
 def _load_rules(
-    target: Path, channels: Mapping[str, str], config_channels: set[str], problems: list[Problem]
+    target: Path, config_channels: set[str] | None, problems: list[Problem]
 ) -> tuple[RuleSet, tuple[Path, ...]]:
-    files = _rule_files(target, target)
-    if not target.exists():
-        problems.append(Problem(_display(target), 1, "rules path not found"))
-        return RuleSet([]), ()
+    files = _rule_files(target)
     parsed: list[tuple[Path, str, Any, _RulesFile]] = []
     alias_src: dict[str, tuple[str, int]] = {}
     aliases: dict[str, list[str]] = {}
@@ -310,9 +368,12 @@ def _load_rules(
             problems.append(Problem(display, line, str(exc)))
     rules: list[CompiledRule] = []
     ids: dict[str, str] = {}
-    for _path, display, data, model in parsed:
-        for i, raw in enumerate(model.rules):
-            line = line_of(data, ("rules", i))
+    for _path, display, data, _model in parsed:
+        for item, line in _items(data, "rules"):
+            raw, found = _validate(_Rule, item, display, line, "- id: ...  query: ...")
+            problems.extend(found)
+            if raw is None:
+                continue
             if raw.id in ids:
                 problems.append(
                     Problem(
@@ -323,13 +384,13 @@ def _load_rules(
                 )
                 continue
             ids[raw.id] = f"{display}:{line}"
-            unknown = [c for c in raw.notify if c not in config_channels]
-            if unknown:
+            unknown = [c for c in raw.notify if c not in (config_channels or set())]
+            if unknown and config_channels is not None:
                 known = ", ".join(sorted(config_channels)) or "none are configured"
                 problems.append(
                     Problem(
                         display,
-                        line_of(data, ("rules", i, "notify")),
+                        line_of(item, ("notify",), line),
                         f'rule "{raw.id}": unknown channel '
                         f"{', '.join(repr(c) for c in unknown)} (channels: {known})",
                     )
@@ -341,7 +402,7 @@ def _load_rules(
                 problems.append(
                     Problem(
                         display,
-                        line_of(data, ("rules", i, "query")),
+                        line_of(item, ("query",), line),
                         f'rule "{raw.id}": query: {exc}',
                     )
                 )
@@ -374,7 +435,19 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
     database = _database_url(cfg.database, base, display, line_of(data, ("database",)), problems)
     feeds = _feed_specs(cfg, data, base, display, problems)
     channels = _channels(cfg, data, display, problems, check_url)
-    ruleset, files = _load_rules(base / cfg.rules, channels, set(cfg.channels), problems)
+    # Rules may name a channel whose URL has a problem: that is reported once, at the channel.
+    raw_channels = data.get("channels") if isinstance(data, dict) else None
+    names: set[str] | None = set(raw_channels) if isinstance(raw_channels, dict) else set()
+    if found:  # e.g. "chanels:" misspelt: don't also flag every rule's channels as unknown
+        names = None
+    target = base / cfg.rules
+    if target.exists():
+        ruleset, files = _load_rules(target, names, problems)
+    else:
+        ruleset, files = RuleSet([]), ()
+        problems.append(
+            Problem(display, line_of(data, ("rules",)), f"rules path not found: {target}")
+        )
     if problems:
         raise ConfigError(problems)
     return Settings(

@@ -14,8 +14,28 @@ from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-# Letters and digits, in any script; underscore is the one \w character that is not a word char.
-WORD_RE = re.compile(r"[^\W_]+")
+
+def _mark_class() -> str:
+    """A regex class of every combining mark (Unicode category M*), which ``re`` cannot name.
+
+    Marks belong to the word they sit on: "Olúṣẹ́gun" (accents with no precomposed form) and
+    Hindi vowel signs must not split a word in two.
+    """
+    ranges: list[tuple[int, int]] = []
+    for cp in (*range(0x300, 0x20000), *range(0xE0100, 0xE01F0)):
+        if unicodedata.category(chr(cp)).startswith("M"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+# A word: a letter or digit in any script, then letters, digits and the marks on them.
+# Underscore is the one \w character that is not a word character.
+WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{_mark_class()}])*")
+# Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners).
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
 
 # Tags that end a line or block: a space goes in their place so that "<p>a</p><p>b</p>" reads as
 # two words, while inline tags ("<b>Gua</b>idó") join their text as the reader sees it.
@@ -74,8 +94,11 @@ def tokenize(text: str) -> list[Token]:
 
 
 def normalize_text(text: str) -> str:
-    """NFKC form of ``text``: the form whose character offsets tokens refer to."""
-    return text if text.isascii() else unicodedata.normalize("NFKC", text)
+    """NFKC form of ``text``, without invisible in-word characters (soft hyphens, zero-width
+    joiners): the form whose character offsets tokens refer to."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
 
 
 def words(text: str) -> list[str]:

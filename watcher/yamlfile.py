@@ -30,9 +30,13 @@ class LineList(list[Any]):
     item_lines: list[int]
 
 
+_UNREADABLE = object()
+
+
 def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        _Constructor(node).flatten_mapping(node)  # YAML merge keys: "<<: *defaults"
         result = LineDict()
         result.line = line
         result.key_lines = {}
@@ -51,15 +55,25 @@ def _convert(node: yaml.Node, path: str, problems: list[Problem]) -> Any:
                     )
                 )
                 continue
-            result[key] = _convert(value_node, path, problems)
+            value = _convert(value_node, path, problems)
+            if value is _UNREADABLE:
+                continue  # reported already; the key counts as absent
+            result[key] = value
             result.key_lines[key] = key_line
         return result
     if isinstance(node, yaml.SequenceNode):
-        items = LineList(_convert(v, path, problems) for v in node.value)
+        pairs = [(_convert(v, path, problems), v.start_mark.line + 1) for v in node.value]
+        pairs = [(v, ln) for v, ln in pairs if v is not _UNREADABLE]
+        items = LineList(v for v, _ in pairs)
         items.line = line
-        items.item_lines = [v.start_mark.line + 1 for v in node.value]
+        items.item_lines = [ln for _, ln in pairs]
         return items
-    return _Constructor(node).construct_object(node, deep=True)
+    try:
+        return _Constructor(node).construct_object(node, deep=True)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        what = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(path, line, f"cannot read this value: {what}"))
+        return _UNREADABLE
 
 
 class _Constructor(yaml.SafeLoader):
@@ -94,7 +108,12 @@ def load(path: Path, display: str) -> tuple[Any, list[Problem]]:
     if node is None:
         return None, []
     problems: list[Problem] = []
-    return _convert(node, display, problems), problems
+    try:
+        return _convert(node, display, problems), problems
+    except yaml.MarkedYAMLError as exc:  # e.g. a merge key pointing at a non-mapping
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return None, [*problems, Problem(display, line, f"YAML error: {exc.problem or exc}")]
 
 
 def line_of(data: Any, loc: Sequence[str | int], default: int = 1) -> int:

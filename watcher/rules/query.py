@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from watcher.errors import QuerySyntaxError
-from watcher.text import fold, normalize_text
+from watcher.text import WORD_RE, fold, normalize_text
 
 FIELDS = ("title", "summary", "content")
 
@@ -118,8 +118,20 @@ def _lex(query: str) -> list[_Tok]:
                 f'or "{text}" in quotes to search for the word',
                 col,
             )
-        elif kind == "word" and text.startswith("NEAR"):
+        elif kind == "word" and (text == "NEAR" or text.upper().startswith("NEAR/")):
+            if re.fullmatch(r"near/\d+", text, re.IGNORECASE):
+                raise QuerySyntaxError(
+                    f'"{text}" is ambiguous: write {text.upper()} for the operator, '
+                    f'or "{text}" in quotes to search for the words',
+                    col,
+                )
             raise QuerySyntaxError(f'"{text}": write NEAR/n, e.g. NEAR/5', col)
+        elif kind == "word" and text.endswith(":") and text[:-1].lower() in FIELDS:
+            raise QuerySyntaxError(
+                f'"{text}" is followed by a space: write {text}word, {text}"a phrase" or '
+                f"{text}(group) with nothing in between",
+                col,
+            )
         toks.append(_Tok(kind, text, col))
     return toks
 
@@ -134,7 +146,7 @@ def _parts(text: str, column: int, in_phrase: bool) -> tuple[Part, ...]:
             parts.append(Part("any"))
             continue
         prefix = chunk.endswith("*")
-        stem_words = [fold(w) for w in re.findall(r"[^\W_]+", chunk.rstrip("*"))]
+        stem_words = [fold(w) for w in WORD_RE.findall(chunk.rstrip("*"))]
         if "*" in chunk.rstrip("*"):
             raise QuerySyntaxError(f'"{chunk}": * may only end a word', column)
         if not stem_words:
@@ -171,7 +183,7 @@ class _Parser:
 
     def parse(self) -> Node:
         if not self.toks:
-            raise QuerySyntaxError("the query is empty")
+            raise QuerySyntaxError("the query is empty", 1)
         node = self.parse_or(None)
         tok = self.peek()
         if tok is not None:

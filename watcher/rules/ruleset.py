@@ -84,7 +84,8 @@ def compile_rule(spec: RuleSpec, aliases: Mapping[str, tuple[Term, ...]]) -> Com
     node = compile_node(tree, aliases)
     if not has_positive_term(node):
         raise QuerySyntaxError(
-            "the query matches only by what is absent (NOT ...); add a term the item must contain"
+            "the query matches only by what is absent (NOT ...); add a term the item must contain",
+            1,
         )
     return CompiledRule(spec, node)
 
@@ -93,8 +94,9 @@ class RuleSet:
     """The enabled rules, compiled once per load and shared read-only by every poll."""
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
-        self.rules = [r for r in rules if r.spec.enabled]
-        self.by_id = {r.spec.id: r for r in rules}
+        everything = list(rules)
+        self.rules = [r for r in everything if r.spec.enabled]
+        self.by_id = {r.spec.id: r for r in everything}
 
     def __len__(self) -> int:
         return len(self.rules)
