@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -44,7 +45,8 @@ def _text(value: Any, detail: Any = None) -> str:
 
 def _published(entry: Any) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = entry.get(key)
+        # dict.get: the raw value, without feedparser's deprecated updated->published aliasing
+        parsed = dict.get(entry, key)
         if parsed:
             try:
                 return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
@@ -98,12 +100,32 @@ def _describe(exc: Any) -> str:
     return f"not a valid feed: {msg or name}"
 
 
+MAX_DECOMPRESSED = 10 * 1024 * 1024
+
+
+def _gunzip(body: bytes) -> bytes:
+    """Decompress, refusing to inflate past the size cap (a small gzip can hold gigabytes)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    out = inflater.decompress(body, MAX_DECOMPRESSED + 1)
+    if len(out) > MAX_DECOMPRESSED:
+        mib = MAX_DECOMPRESSED // (1024 * 1024)
+        raise ValueError(f"gzip body inflates past {mib} MiB: not read")
+    return out
+
+
 def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse feed bytes; a feed is broken only when it yields no entries and feedparser says why.
 
     feedparser flags many harmless oddities (``bozo``), and a malformed feed often still yields
     every entry, so those are kept.
     """
+    if body[:2] == b"\x1f\x8b":  # gzip sent without Content-Encoding, or a .gz file
+        try:
+            body = _gunzip(body)
+        except (OSError, EOFError, zlib.error) as exc:
+            return ParsedFeed(None, error=f"broken gzip body: {exc}")
+        except ValueError as exc:
+            return ParsedFeed(None, error=str(exc))
     if not body.strip():
         return ParsedFeed(None, error="empty response: the server sent no feed")
     headers = {"content-location": url}
