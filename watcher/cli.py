@@ -57,6 +57,15 @@ def _settings(ctx: click.Context) -> Settings:
         sys.exit(1)
 
 
+def _open(settings: Settings, full: bool) -> Any:
+    """The app (``full``) or just its store; a database that cannot be opened exits 3."""
+    try:
+        return build(settings) if full else open_store(settings)
+    except SQLAlchemyError as exc:
+        reason = exc.args[0] if exc.args else exc
+        _fail(f"cannot open the database: {type(exc).__name__}: {reason}", 3)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
@@ -124,14 +133,7 @@ def run(ctx: click.Context, once: bool) -> None:
     """Run the daemon until SIGTERM or Ctrl-C (or one round with --once)."""
     from watcher.scheduler import Daemon
 
-    settings = _settings(ctx)
-    try:
-        app = build(settings)
-    except SQLAlchemyError as exc:
-        _fail(
-            f"cannot open the database: {type(exc).__name__}: {exc.args[0] if exc.args else exc}",
-            3,
-        )
+    app = _open(_settings(ctx), full=True)
     daemon = Daemon(app)
     try:
         if once:
@@ -180,10 +182,10 @@ def check(ctx: click.Context) -> None:
 @click.pass_context
 def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fmt: str) -> None:
     """Stored hits, newest first."""
-    settings = _settings(ctx)
-    store = open_store(settings)
+    cutoff = _since(since)
+    store = _open(_settings(ctx), full=False)
     try:
-        found = store.hits(rule, _since(since), limit)
+        found = store.hits(rule, cutoff, limit)
     finally:
         store.close()
     if fmt == "json":
@@ -219,7 +221,7 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
 def feeds(ctx: click.Context, fmt: str) -> None:
     """Each configured feed: status, last and next poll, errors, items stored."""
     settings = _settings(ctx)
-    store = open_store(settings)
+    store = _open(settings, full=False)
     try:
         store.sync_feeds(settings.feeds)
         views = store.feed_views([f.url for f in settings.feeds])
