@@ -19,8 +19,9 @@ from tests.conftest import (
     write_config,
 )
 from watcher.app import build, load
+from watcher.fetcher import new_session
 from watcher.notify import deliver_due
-from watcher.pipeline import utcnow
+from watcher.pipeline import Pipeline, utcnow
 from watcher.scheduler import Daemon, OnceReport
 
 RULES = """
@@ -240,3 +241,44 @@ def test_hits_of_the_pipeline_name_the_feed_by_its_own_title_when_config_names_n
         app.close()
     assert hit.feed == "El Diario" and hit.terms == ("Venezuela",)
     assert json.dumps(hit.terms)
+
+
+def test_two_senders_at_once_never_send_an_alert_twice(
+    tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver
+) -> None:
+    import threading
+
+    entries = [Entry(f"v{i}", f"Venezuela story {i}") for i in range(30)]
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.set("/f.xml", rss(entries)), "name": "F"}],
+        channels={"desk": f"json://127.0.0.1:{webhook.port}/desk", "legal": "console://"},
+        rules=RULES,
+    )
+    settings = load(config)
+    apps = [build(settings), build(settings)]  # two processes' worth of store and channels
+    try:
+        store = apps[0].store
+        spec = settings.feeds[0]
+        feed_id = store.sync_feeds(settings.feeds)[spec.url].id
+
+        async def poll_only() -> None:  # poll and queue the alerts, send nothing yet
+            async with new_session() as session:
+                await Pipeline(store, lambda: settings.rules).poll(session, spec, feed_id)
+
+        asyncio.run(poll_only())
+        assert store.pending_count() == 30
+        now = utcnow()
+        threads = [
+            threading.Thread(target=deliver_due, args=(app.store, app.channels, now))
+            for app in apps
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        titles = sorted(p["title"] for _, p in webhook.wait_for(30))
+        assert titles == sorted(e.title for e in entries)  # each exactly once
+    finally:
+        for app in apps:
+            app.close()

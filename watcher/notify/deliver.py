@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = 30.0  # seconds before the first retry; doubles per attempt
 RETRY_CAP = 3600.0
+LEASE = timedelta(minutes=5)  # how long a claimed alert is ours before another sender may retry
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,18 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send every alert that is due now. A failed send stays queued; nothing is dropped."""
     sent = failed = 0
-    skipped: set[int] = set()
     while True:
-        due = [a for a in store.due_alerts(now, batch) if a.id not in skipped]
+        due = store.claim_due_alerts(now, LEASE, batch)
         if not due:
             break
         for alert in due:
             if alert.channel not in channels:
-                # The channel was removed from the config: keep the alert until it returns.
-                skipped.add(alert.id)
+                # The channel is gone from the config: keep the alert, look again in an hour.
+                store.mark_failed(
+                    alert.id,
+                    f'channel "{alert.channel}" is not configured',
+                    now + timedelta(hours=1),
+                )
                 continue
             rendered = render(alert, channels.formats[alert.channel])
             error = channels.send(alert.channel, rendered.title, rendered.body, rendered.format)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
@@ -229,8 +229,45 @@ class Store:
 
     # -- alerts --------------------------------------------------------------------------------
 
-    def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        """Pending alerts whose next attempt is due, oldest first."""
+    def claim_due_alerts(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[PendingAlert]:
+        """Take the due pending alerts for sending, oldest first.
+
+        Each is claimed by pushing its next attempt ``lease`` into the future, so that a second
+        process (``run --once`` beside the daemon) cannot send it too; if this one dies while
+        sending, the alert is due again when the lease ends: at least once, never dropped.
+        """
+        with self.engine.begin() as conn:
+            ids = (
+                conn.execute(
+                    select(deliveries.c.id)
+                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+                    .order_by(deliveries.c.id)
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
+            claimed = [
+                i
+                for i in ids
+                if conn.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.id == i,
+                        deliveries.c.status == "pending",
+                        deliveries.c.next_attempt <= now,
+                    )
+                    .values(next_attempt=now + lease)
+                ).rowcount
+                == 1
+            ]
+        return self._alerts(claimed)
+
+    def _alerts(self, ids: Sequence[int]) -> list[PendingAlert]:
+        if not ids:
+            return []
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(
@@ -245,9 +282,8 @@ class Store:
                 )
                 .join(items, items.c.id == deliveries.c.item_id)
                 .join(feeds, feeds.c.id == items.c.feed_id)
-                .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+                .where(deliveries.c.id.in_(list(ids)))
                 .order_by(deliveries.c.id)
-                .limit(limit)
             ).all()
             alerts = []
             for r in rows:
