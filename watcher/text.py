@@ -9,33 +9,21 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-
-def _mark_class() -> str:
-    """A regex class of every combining mark (Unicode category M*), which ``re`` cannot name.
-
-    Marks belong to the word they sit on: "Olúṣẹ́gun" (accents with no precomposed form) and
-    Hindi vowel signs must not split a word in two.
-    """
-    ranges: list[tuple[int, int]] = []
-    for cp in (*range(0x300, 0x20000), *range(0xE0100, 0xE01F0)):
-        if unicodedata.category(chr(cp)).startswith("M"):
-            if ranges and ranges[-1][1] == cp - 1:
-                ranges[-1] = (ranges[-1][0], cp)
-            else:
-                ranges.append((cp, cp))
-    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
-
-
 # A word: a letter or digit in any script, then letters, digits and the marks on them.
-# Underscore is the one \w character that is not a word character.
-WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{_mark_class()}])*")
+# Underscore is the one \w character that is not a word character. Marks (Unicode category M)
+# belong to the word they sit on: "Olúṣẹ́gun" (accents with no precomposed form) and Hindi vowel
+# signs must not split a word. ``re`` cannot name categories, so the class is built once at
+# import; it is slow to match, so it is used only for texts that hold marks after folding.
+_SIMPLE_WORD_RE = re.compile(r"[^\W_]+")
+_MARKS = "".join(
+    f"\\U{cp:08x}" for cp in range(0x300, 0x20000) if unicodedata.category(chr(cp))[0] == "M"
+)
+WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}])*")
 # Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners).
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"))
+_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
 
 # Tags that end a line or block: a space goes in their place so that "<p>a</p><p>b</p>" reads as
 # two words, while inline tags ("<b>Gua</b>idó") join their text as the reader sees it.
@@ -58,49 +46,58 @@ def html_to_text(markup: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-@lru_cache(maxsize=200_000)
-def fold(word: str) -> str:
-    """Case- and accent-insensitive form of a word: Guaidó -> guaido, NICOLÁS -> nicolas."""
-    if word.isascii():
-        return word.lower()
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a word or text: Guaidó -> guaido, NICOLÁS -> nicolas.
 
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A word of a field: its folded form, and where it stands in the original text."""
-
-    word: str
-    start: int
-    end: int
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split text into folded words with their character spans in ``text``.
-
-    The text is NFKC-normalised first (ligatures, full-width letters, composed accents), so spans
-    refer to that normalised text; ``normalize_text`` returns it for callers that need snippets.
+    Folding is per character, so folding a whole text and then splitting it gives the same words
+    as splitting first and folding each word: items are folded whole (fast), queries per word.
     """
-    tokens: list[Token] = []
-    for m in WORD_RE.finditer(text):
-        folded = fold(m.group())
-        # Folding can reveal separators (e.g. a compatibility character); split again if so.
-        if WORD_RE.fullmatch(folded):
-            tokens.append(Token(folded, m.start(), m.end()))
-        else:
-            tokens.extend(Token(p, m.start(), m.end()) for p in WORD_RE.findall(folded))
-    return tokens
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Look at each distinct character once, not at every character of a long text; a text holds
+    # few distinct accents, and str.replace is far faster than str.translate.
+    for accent in [c for c in set(decomposed) if unicodedata.combining(c)]:
+        decomposed = decomposed.replace(accent, "")
+    return decomposed
+
+
+# ASCII fast path: letters lowered, digits kept, every other byte a separator.
+_ASCII_WORDS = bytes(
+    (c | 0x20 if chr(c).isalpha() else c) if c < 128 and chr(c).isalnum() else 32
+    for c in range(256)
+)
+
+
+def split_words(folded: str) -> list[str]:
+    """The words of an already folded text."""
+    if folded.isascii():
+        return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    if not any(unicodedata.category(c)[0] == "M" for c in set(folded) if c > "\x7f"):
+        return _SIMPLE_WORD_RE.findall(folded)
+    return WORD_RE.findall(folded)
 
 
 def normalize_text(text: str) -> str:
     """NFKC form of ``text``, without invisible in-word characters (soft hyphens, zero-width
-    joiners): the form whose character offsets tokens refer to."""
+    joiners): the form whose character offsets ``word_spans`` refer to."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    if _INVISIBLE_RE.search(text):
+        text = _INVISIBLE_RE.sub("", text)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 def words(text: str) -> list[str]:
-    """The folded words of a text, without positions (for queries and tests)."""
-    return [t.word for t in tokenize(normalize_text(text))]
+    """The folded words of a text: what rules are matched against."""
+    return split_words(fold(normalize_text(text)))
+
+
+def word_spans(normalized: str) -> list[tuple[int, int]]:
+    """Character spans in ``normalized`` (an output of ``normalize_text``) of each of its words,
+    in the order ``words`` gives them: used only to show matched text as the reader saw it."""
+    spans: list[tuple[int, int]] = []
+    for m in WORD_RE.finditer(normalized):
+        n = len(split_words(fold(m.group())))  # folding can split a word (rare compatibility chars)
+        spans.extend([(m.start(), m.end())] * n)
+    return spans

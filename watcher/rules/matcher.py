@@ -7,12 +7,11 @@ and a phrase costs one lookup plus a check of the few places its first word occu
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from watcher.rules.query import FIELDS, AliasRef, And, Leaf, Near, Node, Not, Or, Term
-from watcher.text import Token, html_to_text, normalize_text, tokenize
+from watcher.text import fold, html_to_text, normalize_text, split_words, word_spans
 
 
 @dataclass(frozen=True)
@@ -25,21 +24,38 @@ class Span:
 
 
 class Document:
-    """The searchable form of one item: tokens and a word -> positions index per field."""
+    """The searchable form of one item: folded words and a word -> positions index per field."""
+
+    __slots__ = ("_index", "_spans", "text", "vocabulary", "words")
 
     def __init__(self, fields: Mapping[str, str]) -> None:
         self.text: dict[str, str] = {}
-        self.tokens: dict[str, list[Token]] = {}
-        self.index: dict[str, dict[str, list[int]]] = {}
+        self.words: dict[str, list[str]] = {}
+        self.vocabulary: dict[
+            str, set[str]
+        ] = {}  # the distinct words: membership is all most terms need
+        self._index: dict[str, dict[str, list[int]]] = {}  # positions, built when a phrase asks
+        self._spans: dict[str, list[tuple[int, int]]] = {}
         for name in FIELDS:
             text = normalize_text(fields.get(name) or "")
-            tokens = tokenize(text)
-            index: dict[str, list[int]] = defaultdict(list)
-            for pos, tok in enumerate(tokens):
-                index[tok.word].append(pos)
+            found = split_words(fold(text))
             self.text[name] = text
-            self.tokens[name] = tokens
-            self.index[name] = dict(index)
+            self.words[name] = found
+            self.vocabulary[name] = set(found)
+
+    def positions(self, field_name: str) -> dict[str, list[int]]:
+        """word -> its positions in a field; built on first use (phrases, NEAR, terms shown)."""
+        index = self._index.get(field_name)
+        if index is None:
+            index = {}
+            for pos, word in enumerate(self.words[field_name]):
+                found = index.get(word)
+                if found is None:
+                    index[word] = [pos]
+                else:
+                    found.append(pos)
+            self._index[field_name] = index
+        return index
 
     @classmethod
     def from_html(cls, title: str = "", summary: str = "", content: str = "") -> Document:
@@ -54,20 +70,26 @@ class Document:
 
     def surface(self, span: Span) -> str:
         """The original text of a span, as the reader saw it (case and accents kept)."""
-        toks = self.tokens[span.field]
-        return self.text[span.field][toks[span.start].start : toks[span.end - 1].end]
+        spans = self._spans.get(span.field)
+        if spans is None:
+            spans = self._spans[span.field] = word_spans(self.text[span.field])
+        if len(spans) != len(self.words[span.field]):  # cannot happen; never show wrong text
+            return " ".join(self.words[span.field][span.start : span.end])
+        return self.text[span.field][spans[span.start][0] : spans[span.end - 1][1]]
 
 
 def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
-    index = doc.index[field_name]
     first = term.parts[0]
+    if first.kind == "word" and first.text not in doc.vocabulary[field_name]:
+        return []
+    index = doc.positions(field_name)
     if first.kind == "word":
         starts = index.get(first.text, [])
     else:
         starts = sorted(p for w, ps in index.items() if w.startswith(first.text) for p in ps)
     if len(term.parts) == 1:
         return [Span(field_name, s, s + 1) for s in starts]
-    tokens = doc.tokens[field_name]
+    tokens = doc.words[field_name]
     spans = []
     n = len(term.parts)
     for s in starts:
@@ -75,7 +97,7 @@ def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
             continue
         for offset in range(1, n):
             part = term.parts[offset]
-            word = tokens[s + offset].word
+            word = tokens[s + offset]
             if part.kind == "word" and word != part.text:
                 break
             if part.kind == "prefix" and not word.startswith(part.text):
@@ -236,7 +258,7 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
     terms: list[str] = []
     for span in ordered:
         text = doc.surface(span)
-        key = " ".join(t.word for t in doc.tokens[span.field][span.start : span.end])
+        key = " ".join(doc.words[span.field][span.start : span.end])
         if key not in seen:
             seen.add(key)
             terms.append(text)
