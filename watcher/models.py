@@ -17,6 +17,7 @@ class FeedSpec:
     name: str | None
     interval: float
     backlog: str = "alert"  # "alert" | "skip": whether a new feed's first items are alerted
+    tags: tuple[str, ...] = ()  # matched by feed: terms, with the name
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Item:
     summary: str
     content: str
     published: datetime | None
+    language: str | None = None  # as the item or its feed declares it (e.g. "es", "en-GB")
 
 
 @dataclass(frozen=True)

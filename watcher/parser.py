@@ -64,7 +64,16 @@ def _content(entry: Any) -> str:
     return "\n\n".join(parts)
 
 
-def _item(entry: Any, feed_url: str) -> Item:
+def _language(entry: Any, feed_language: str | None) -> str | None:
+    """The item's declared language (xml:lang on its text), else the feed's."""
+    for key in ("title_detail", "summary_detail"):
+        detail = entry.get(key)
+        if isinstance(detail, Mapping) and detail.get("language"):
+            return str(detail["language"])
+    return feed_language
+
+
+def _item(entry: Any, feed_url: str, feed_language: str | None = None) -> Item:
     title = _text(entry.get("title"), entry.get("title_detail"))
     summary = _text(entry.get("summary"), entry.get("summary_detail"))
     content = _content(entry)
@@ -89,6 +98,7 @@ def _item(entry: Any, feed_url: str) -> Item:
         summary=summary,
         content=content,
         published=_published(entry),
+        language=_language(entry, feed_language),
     )
 
 
@@ -145,8 +155,10 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         return ParsedFeed(title, error=_describe(parsed.get("bozo_exception")))
     items = []
     seen: set[str] = set()
+    declared = feed.get("language") or (feed.get("title_detail") or {}).get("language")
+    feed_language = str(declared) if declared else None
     for entry in entries:
-        item = _item(entry, url)
+        item = _item(entry, url, feed_language)
         if not (item.title or item.link or item.summary or item.content):
             continue  # an entry with nothing in it cannot be matched or shown
         if item.key in seen:

@@ -75,7 +75,8 @@ class Pipeline:
             else:
                 rec.etag, rec.last_modified = fetched.etag, fetched.last_modified
                 rec.feed_title = parsed.title
-                rec.items = self._match_new(feed_id, parsed.items)
+                feed = (spec.name or parsed.title or "", *spec.tags)
+                rec.items = self._match_new(feed_id, parsed.items, feed)
                 rec.alert = spec.backlog != "skip" or state.polled_ok_before
         outcome = self.store.record_poll(rec)
         if rec.error:
@@ -92,7 +93,9 @@ class Pipeline:
             spec.url, outcome.new_items, outcome.hits, outcome.alerts, rec.error, rec.not_modified
         )
 
-    def _match_new(self, feed_id: int, items: list[Item]) -> list[tuple[Item, list[RuleHit]]]:
+    def _match_new(
+        self, feed_id: int, items: list[Item], feed: tuple[str, ...]
+    ) -> list[tuple[Item, list[RuleHit]]]:
         known = self.store.known_keys(feed_id, (i.key for i in items))
         rules = self.rules()
-        return [(item, rules.match(item)) for item in items if item.key not in known]
+        return [(item, rules.match(item, feed)) for item in items if item.key not in known]

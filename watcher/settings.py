@@ -62,11 +62,20 @@ class _Defaults(_Strict):
     backlog: Literal["alert", "skip"] = "alert"
 
 
+def _str_list(value: Any) -> Any:
+    """A single string where a list is expected means a list of one: ``lang: es``."""
+    return [value] if isinstance(value, str) else value
+
+
+StrList = Annotated[list[str], BeforeValidator(_str_list)]
+
+
 class _Feed(_Strict):
     url: str = Field(min_length=1)
     name: str | None = None
     interval: Duration | None = None
     backlog: Literal["alert", "skip"] | None = None
+    tags: StrList = []
 
 
 class _Config(_Strict):
@@ -81,12 +90,19 @@ class _Rule(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
     title: str | None = None
     query: str = Field(min_length=1)
-    notify: list[str] = []
+    notify: StrList = []
     enabled: bool = True
+    lang: StrList = []
+
+
+class _Alias(_Strict):
+    spellings: StrList
+    exclude: StrList = []
 
 
 class _RulesFile(_Strict):
-    aliases: dict[str, list[str]] = {}
+    # an alias is a list of spellings, or {spellings: [...], exclude: [...]}
+    aliases: dict[str, StrList | _Alias] = {}
     rules: list[Any] = []  # each validated on its own
 
 
@@ -283,6 +299,7 @@ def _feed_specs(
                 name=feed.name,
                 interval=feed.interval or cfg.defaults.interval,
                 backlog=feed.backlog or cfg.defaults.backlog,
+                tags=tuple(feed.tags),
             )
         )
     return tuple(specs)
@@ -334,6 +351,7 @@ def _load_rules(
     parsed: list[tuple[Path, str, Any, _RulesFile]] = []
     alias_src: dict[str, tuple[str, int]] = {}
     aliases: dict[str, list[str]] = {}
+    excludes: dict[str, list[str]] = {}
     for path in files:
         display = _display(path)
         data, found = load(path, display)
@@ -345,8 +363,9 @@ def _load_rules(
         if model is None:
             continue
         parsed.append((path, display, data, model))
-        for name, spellings in model.aliases.items():
+        for name, definition in model.aliases.items():
             line = line_of(data, ("aliases", name))
+            spellings = definition.spellings if isinstance(definition, _Alias) else definition
             if name in alias_src:
                 first = alias_src[name]
                 problems.append(
@@ -359,10 +378,12 @@ def _load_rules(
                 problems.append(Problem(display, line, f'alias "{name}" lists no spellings'))
             alias_src[name] = (display, line)
             aliases[name] = spellings
+            if isinstance(definition, _Alias):
+                excludes[name] = definition.exclude
     compiled_aliases = {}
     for name, spellings in aliases.items():
         try:
-            compiled_aliases.update(compile_aliases({name: spellings}))
+            compiled_aliases.update(compile_aliases({name: spellings}, excludes))
         except QuerySyntaxError as exc:
             display, line = alias_src[name]
             problems.append(Problem(display, line, str(exc)))
@@ -395,7 +416,10 @@ def _load_rules(
                         f"{', '.join(repr(c) for c in unknown)} (channels: {known})",
                     )
                 )
-            spec = RuleSpec(raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled)
+            langs = tuple(code.strip().lower() for code in raw.lang)
+            spec = RuleSpec(
+                raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled, langs
+            )
             try:
                 rules.append(compile_rule(spec, compiled_aliases))
             except QuerySyntaxError as exc:

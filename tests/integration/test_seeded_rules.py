@@ -647,7 +647,9 @@ FEED_TABLE = _keys(FEED_CASES)
 
 
 @pytest.mark.parametrize(("rel", "select", "expected"), NEWS_CASES)
-def test_news_article(rules: RuleSet, rel: str, select: str | None, expected: frozenset[str]):
+def test_news_article(
+    rules: RuleSet, rel: str, select: str | None, expected: frozenset[str]
+) -> None:
     articles = news_articles(rel)
     for i in pick([key for key, _ in articles], select, rel):
         key, fields = articles[i]
@@ -657,7 +659,7 @@ def test_news_article(rules: RuleSet, rel: str, select: str | None, expected: fr
 
 
 @pytest.mark.parametrize(("rel", "select", "expected"), FEED_CASES)
-def test_feed_item(rules: RuleSet, rel: str, select: str, expected: frozenset[str]):
+def test_feed_item(rules: RuleSet, rel: str, select: str, expected: frozenset[str]) -> None:
     items = feed_items(rel)
     for i in pick([item.key for item in items], select, rel):
         hits = rules.match(items[i])

@@ -1,20 +1,35 @@
 """Evaluate compiled rules against an item.
 
-An item is turned once into a ``Document``: per field, its folded words and where each word
-occurs. Rules are then evaluated against that index, so a bare word costs one dictionary lookup
-and a phrase costs one lookup plus a check of the few places its first word occurs.
+An item is turned once into a ``Document``: per field, its folded words (and, on first need,
+where each word occurs). Rules are evaluated against it: a bare word costs a set lookup, a phrase
+a lookup plus a check of the few places its first word occurs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from watcher.rules.query import FIELDS, AliasRef, And, Leaf, Near, Node, Not, Or, Term
+from watcher.rules.query import (
+    FIELDS,
+    TEXT_FIELDS,
+    AliasRef,
+    And,
+    LinkDomain,
+    Near,
+    Node,
+    Not,
+    Or,
+    Term,
+)
 from watcher.text import fold, html_to_text, normalize_text, split_words, word_spans
 
+_GAP = "\x00"  # a word no query can hold: keeps phrases from running across feed name and tags
+_ORDER = {name: i for i, name in enumerate((*FIELDS, "link"))}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Span:
     """Where a term matched: a field and a half-open range of word positions."""
 
@@ -23,28 +38,65 @@ class Span:
     end: int
 
 
+def link_host(link: str | None) -> str:
+    """The host of a link, lower case, without a leading ``www.`` ("" when there is none)."""
+    if not link:
+        return ""
+    try:
+        host = urlsplit(link.strip()).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().removeprefix("www.")
+
+
 class Document:
-    """The searchable form of one item: folded words and a word -> positions index per field."""
+    """The searchable form of one item: folded words per field, its link's host, its feed."""
 
-    __slots__ = ("_index", "_spans", "text", "vocabulary", "words")
+    __slots__ = ("_index", "_spans", "host", "text", "vocabulary", "words")
 
-    def __init__(self, fields: Mapping[str, str]) -> None:
+    def __init__(
+        self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
+    ) -> None:
         self.text: dict[str, str] = {}
         self.words: dict[str, list[str]] = {}
-        self.vocabulary: dict[
-            str, set[str]
-        ] = {}  # the distinct words: membership is all most terms need
-        self._index: dict[str, dict[str, list[int]]] = {}  # positions, built when a phrase asks
+        self.vocabulary: dict[str, set[str]] = {}  # distinct words: most terms need no more
+        self._index: dict[str, dict[str, list[int]]] = {}  # positions, built when first needed
         self._spans: dict[str, list[tuple[int, int]]] = {}
-        for name in FIELDS:
+        self.host = link_host(link)
+        for name in TEXT_FIELDS:
             text = normalize_text(fields.get(name) or "")
-            found = split_words(fold(text))
             self.text[name] = text
-            self.words[name] = found
-            self.vocabulary[name] = set(found)
+            self._add(name, split_words(fold(text)))
+        # feed: its name and each of its tags, as separate runs of words
+        segments = [split_words(fold(normalize_text(s))) for s in feed if s]
+        self.text["feed"] = " | ".join(feed)
+        self._add("feed", [w for seg in segments for w in (*seg, _GAP)][:-1])
+
+    def _add(self, name: str, found: list[str]) -> None:
+        self.words[name] = found
+        self.vocabulary[name] = set(found)
+
+    @classmethod
+    def from_html(
+        cls,
+        title: str = "",
+        summary: str = "",
+        content: str = "",
+        link: str | None = None,
+        feed: Sequence[str] = (),
+    ) -> Document:
+        """Build a document from fields that may still hold markup (e.g. ``test-rule --text``)."""
+        texts = {"title": title, "summary": summary, "content": content}
+        return cls({k: html_to_text(v) for k, v in texts.items()}, link, feed)
+
+    def all_words(self) -> set[str]:
+        found: set[str] = set()
+        for words in self.vocabulary.values():
+            found |= words
+        return found
 
     def positions(self, field_name: str) -> dict[str, list[int]]:
-        """word -> its positions in a field; built on first use (phrases, NEAR, terms shown)."""
+        """word -> its positions in a field; built on first use (phrases, NEAR)."""
         index = self._index.get(field_name)
         if index is None:
             index = {}
@@ -57,102 +109,77 @@ class Document:
             self._index[field_name] = index
         return index
 
-    @classmethod
-    def from_html(cls, title: str = "", summary: str = "", content: str = "") -> Document:
-        """Build a document from fields that may still hold markup (e.g. ``test-rule --text``)."""
-        return cls(
-            {
-                "title": html_to_text(title),
-                "summary": html_to_text(summary),
-                "content": html_to_text(content),
-            }
-        )
-
     def surface(self, span: Span) -> str:
-        """The original text of a span, as the reader saw it (case and accents kept)."""
-        spans = self._spans.get(span.field)
-        if spans is None:
-            spans = self._spans[span.field] = word_spans(self.text[span.field])
-        if len(spans) != len(self.words[span.field]):  # cannot happen; never show wrong text
-            return " ".join(self.words[span.field][span.start : span.end])
-        return self.text[span.field][spans[span.start][0] : spans[span.end - 1][1]]
+        """The text of a span as the reader saw it (case and accents kept)."""
+        if span.field == "link":
+            return self.host
+        words = self.words[span.field]
+        if span.field in TEXT_FIELDS:
+            spans = self._spans.get(span.field)
+            if spans is None:
+                spans = self._spans[span.field] = word_spans(self.text[span.field])
+            if len(spans) == len(words):
+                return self.text[span.field][spans[span.start][0] : spans[span.end - 1][1]]
+        return " ".join(words[span.start : span.end])
 
 
-def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
-    first = term.parts[0]
-    if first.kind == "word" and first.text not in doc.vocabulary[field_name]:
-        return []
-    index = doc.positions(field_name)
-    if first.kind == "word":
-        starts = index.get(first.text, [])
-    else:
-        starts = sorted(p for w, ps in index.items() if w.startswith(first.text) for p in ps)
-    if len(term.parts) == 1:
-        return [Span(field_name, s, s + 1) for s in starts]
-    tokens = doc.words[field_name]
-    spans = []
-    n = len(term.parts)
-    for s in starts:
-        if s + n > len(tokens):
-            continue
-        for offset in range(1, n):
-            part = term.parts[offset]
-            word = tokens[s + offset]
-            if part.kind == "word" and word != part.text:
-                break
-            if part.kind == "prefix" and not word.startswith(part.text):
-                break
-        else:
-            spans.append(Span(field_name, s, s + n))
-    return spans
+# -- compiled query nodes -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Alias:
+    """An alias definition: its spellings, and context words that refuse a match when they
+    stand right before or right after it ("Imran" before "Khan")."""
+
+    terms: tuple[Term, ...]
+    exclude: tuple[Term, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AliasSet:
-    """A resolved ``@alias``: its spellings as terms, within an optional field."""
+    """A resolved ``@alias`` within an optional field."""
 
     name: str
     terms: tuple[Term, ...]
+    exclude: tuple[Term, ...] = ()
     field: str | None = None
 
 
-CompiledLeaf = Term | AliasSet
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CNear:
-    left: CompiledLeaf
-    right: CompiledLeaf
+    left: CNode
+    right: CNode
     distance: int
+    ordered: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CAnd:
     children: tuple[CNode, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class COr:
     children: tuple[CNode, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CNot:
     child: CNode
 
 
-CNode = Term | AliasSet | CNear | CAnd | COr | CNot
+CNode = Term | AliasSet | LinkDomain | CNear | CAnd | COr | CNot
 
 
-def compile_node(node: Node, aliases: Mapping[str, tuple[Term, ...]]) -> CNode:
-    """Replace alias references by their spellings; unknown aliases raise ``KeyError``."""
+def compile_node(node: Node, aliases: Mapping[str, Alias]) -> CNode:
+    """Replace alias references by their definitions; unknown aliases raise ``KeyError``."""
     if isinstance(node, AliasRef):
-        return AliasSet(node.name, aliases[node.name], node.field)
+        alias = aliases[node.name]
+        return AliasSet(node.name, alias.terms, alias.exclude, node.field)
     if isinstance(node, Near):
         left = compile_node(node.left, aliases)
         right = compile_node(node.right, aliases)
-        assert isinstance(left, Term | AliasSet) and isinstance(right, Term | AliasSet)
-        return CNear(left, right, node.distance)
+        return CNear(left, right, node.distance, node.ordered)
     if isinstance(node, And):
         return CAnd(tuple(compile_node(c, aliases) for c in node.children))
     if isinstance(node, Or):
@@ -173,40 +200,86 @@ def has_positive_term(node: CNode) -> bool:
     return True
 
 
+# -- evaluation ---------------------------------------------------------------------------------
+
+
 def _fields(scope: str | None) -> Iterable[str]:
-    return FIELDS if scope is None else (scope,)
+    return TEXT_FIELDS if scope is None else (scope,)
 
 
-def _leaf_spans(leaf: CompiledLeaf, doc: Document, field_name: str) -> list[Span]:
-    if isinstance(leaf, Term):
-        return _term_spans(leaf, doc, field_name)
-    spans: list[Span] = []
-    for term in leaf.terms:
-        spans.extend(_term_spans(term, doc, field_name))
+def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
+    first = term.parts[0]
+    if first.kind == "word" and first.text not in doc.vocabulary[field_name]:
+        return []
+    index = doc.positions(field_name)
+    if first.kind == "word":
+        starts = index.get(first.text, [])
+    else:
+        starts = sorted(p for w, ps in index.items() if w.startswith(first.text) for p in ps)
+    if len(term.parts) == 1:
+        return [Span(field_name, s, s + 1) for s in starts]
+    words = doc.words[field_name]
+    spans = []
+    n = len(term.parts)
+    for s in starts:
+        if s + n > len(words):
+            continue
+        for offset in range(1, n):
+            part = term.parts[offset]
+            word = words[s + offset]
+            if word == _GAP:
+                break
+            if part.kind == "word" and word != part.text:
+                break
+            if part.kind == "prefix" and not word.startswith(part.text):
+                break
+        else:
+            spans.append(Span(field_name, s, s + n))
     return spans
 
 
+def _alias_spans(alias: AliasSet, doc: Document, field_name: str) -> list[Span]:
+    spans = [s for term in alias.terms for s in _term_spans(term, doc, field_name)]
+    if not spans or not alias.exclude:
+        return spans
+    context = [s for term in alias.exclude for s in _term_spans(term, doc, field_name)]
+    ends = {c.end for c in context}
+    starts = {c.start for c in context}
+    return [s for s in spans if s.start not in ends and s.end not in starts]
+
+
 def _near_spans(node: CNear, doc: Document) -> list[Span]:
-    found: list[Span] = []
-    for name in _fields(node.left.field):
-        lefts = _leaf_spans(node.left, doc, name)
-        if not lefts:
-            continue
-        rights = _leaf_spans(node.right, doc, name)
-        for a in lefts:
-            for b in rights:
-                if a.end <= b.start:
-                    gap = b.start - a.end
-                elif b.end <= a.start:
-                    gap = a.start - b.end
-                else:
-                    continue  # overlapping spans are the same words, not two terms near each other
-                if gap <= node.distance:
-                    found.extend((a, b))
-    return found
+    left = evaluate(node.left, doc)
+    if not left.matched:
+        return []
+    right = evaluate(node.right, doc)
+    lefts: set[Span] = set()
+    rights: set[Span] = set()
+    for a in left.spans:
+        for b in right.spans:
+            if a.field != b.field:
+                continue
+            if a.end <= b.start:
+                gap = b.start - a.end
+            elif b.end <= a.start and not node.ordered:
+                gap = a.start - b.end
+            else:
+                continue  # overlapping spans are the same words; ONEAR wants A first
+            if gap <= node.distance:
+                lefts.add(a)
+                rights.add(b)
+    if not lefts:
+        return []
+    # A group's match is all of its terms ("a NEAR b" inside "(a NEAR b) NEAR c"); a plain term
+    # reports only the occurrences that stand near the other side.
+    if not isinstance(node.left, Term | AliasSet):
+        lefts = set(left.spans)
+    if not isinstance(node.right, Term | AliasSet):
+        rights = set(right.spans)
+    return [*lefts, *rights]
 
 
-@dataclass
+@dataclass(slots=True)
 class Evaluation:
     """Whether a query matched, and the spans of the terms that made it match."""
 
@@ -216,14 +289,12 @@ class Evaluation:
 
 def evaluate(node: CNode, doc: Document) -> Evaluation:
     """Evaluate a compiled query; spans under a NOT or a failed branch are not reported."""
-    if isinstance(node, Term | AliasSet):
-        spans = [s for name in _fields(node.field) for s in _leaf_spans(node, doc, name)]
+    if isinstance(node, Term):
+        spans = [s for name in _fields(node.field) for s in _term_spans(node, doc, name)]
         return Evaluation(bool(spans), spans)
-    if isinstance(node, CNear):
-        spans = _near_spans(node, doc)
+    if isinstance(node, AliasSet):
+        spans = [s for name in _fields(node.field) for s in _alias_spans(node, doc, name)]
         return Evaluation(bool(spans), spans)
-    if isinstance(node, CNot):
-        return Evaluation(not evaluate(node.child, doc).matched)
     if isinstance(node, CAnd):
         spans = []
         for child in node.children:
@@ -232,14 +303,23 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
                 return Evaluation(False)
             spans.extend(result.spans)
         return Evaluation(True, spans)
-    matched = False
-    spans = []
-    for child in node.children:
-        result = evaluate(child, doc)
-        if result.matched:
-            matched = True
-            spans.extend(result.spans)
-    return Evaluation(matched, spans)
+    if isinstance(node, COr):
+        matched = False
+        spans = []
+        for child in node.children:
+            result = evaluate(child, doc)
+            if result.matched:
+                matched = True
+                spans.extend(result.spans)
+        return Evaluation(matched, spans)
+    if isinstance(node, CNot):
+        return Evaluation(not evaluate(node.child, doc).matched)
+    if isinstance(node, CNear):
+        spans = _near_spans(node, doc)
+        return Evaluation(bool(spans), spans)
+    host = doc.host
+    on_domain = bool(host) and (host == node.domain or host.endswith("." + node.domain))
+    return Evaluation(on_domain, [Span("link", 0, 0)] if on_domain else [])
 
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
@@ -253,27 +333,13 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
             o != s and o.field == s.field and o.start <= s.start and s.end <= o.end for o in unique
         )
     }
-    ordered = sorted(unique, key=lambda s: (FIELDS.index(s.field), s.start, s.end))
+    ordered = sorted(unique, key=lambda s: (_ORDER[s.field], s.start, s.end))
     seen: set[str] = set()
     terms: list[str] = []
     for span in ordered:
         text = doc.surface(span)
-        key = " ".join(doc.words[span.field][span.start : span.end])
+        key = fold(text)
         if key not in seen:
             seen.add(key)
             terms.append(text)
     return terms
-
-
-__all__ = [
-    "AliasSet",
-    "CNode",
-    "Document",
-    "Evaluation",
-    "Leaf",
-    "Span",
-    "compile_node",
-    "evaluate",
-    "has_positive_term",
-    "matched_terms",
-]

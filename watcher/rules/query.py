@@ -6,8 +6,8 @@ Grammar, loosest binding first::
     or      := and ("OR" and)*
     and     := unary (["AND"] unary | "NOT" unary)*   # side by side = AND; A NOT B = A AND NOT B
     unary   := "NOT" unary | near
-    near    := scoped ("NEAR/n" scoped)*
-    scoped  := [FIELD ":"] (word | word* | "phrase" | @alias | "(" or ")")
+    near    := scoped (("NEAR/n" | "ONEAR/n") scoped)*
+    scoped  := [FIELD ":"] (word | word* | "phrase" | @alias | "(" or ")") | "link:" domain
 
 Operators are upper case. A lower-case ``and``/``or``/``not`` is refused rather than read as a
 word, because an analyst who types ``maduro or guaido`` means the operator, and silently
@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from watcher.errors import QuerySyntaxError
 from watcher.text import WORD_RE, fold, normalize_text
 
-FIELDS = ("title", "summary", "content")
+TEXT_FIELDS = ("title", "summary", "content")  # searched by a term with no field
+FIELDS = (*TEXT_FIELDS, "feed")  # feed: the feed's name and tags
+SCOPES = (*FIELDS, "link")  # link: the domain of the item's link
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Part:
     """One word position of a term: an exact word, a word prefix (``venez*``), or any word."""
 
@@ -33,7 +35,7 @@ class Part:
     text: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Term:
     """A word, prefix or phrase: a sequence of parts that must occur in adjacent words."""
 
@@ -42,7 +44,7 @@ class Term:
     field: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AliasRef:
     """``@name``: any of the spellings listed under ``aliases.name``."""
 
@@ -51,32 +53,41 @@ class AliasRef:
     column: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class LinkDomain:
+    """``link:bbc.co.uk``: the item's link is on that domain or one of its subdomains."""
+
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
 class Near:
-    """``A NEAR/n B``: both in one field, at most ``n`` words between them, either order."""
+    """``A NEAR/n B``: both in one field, at most ``n`` words between them, either order;
+    ``ONEAR/n``: the same, with A before B. A and B are terms, aliases or groups."""
 
-    left: Leaf
-    right: Leaf
+    left: Node
+    right: Node
     distance: int
+    ordered: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class And:
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Or:
     children: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Not:
     child: Node
 
 
 Leaf = Term | AliasRef
-Node = Term | AliasRef | Near | And | Or | Not
+Node = Term | AliasRef | LinkDomain | Near | And | Or | Not
 
 _TOKEN_RE = re.compile(
     r"""
@@ -85,7 +96,7 @@ _TOKEN_RE = re.compile(
   | (?P<rparen>\))
   | (?P<phrase>"[^"]*"?)
   | (?P<field>[A-Za-z]+:(?=\S))
-  | (?P<near>NEAR/\d+\b)
+  | (?P<near>O?NEAR/\d+\b)
   | (?P<alias>@[\w-]+)
   | (?P<word>[^\s()"]+)
     """,
@@ -118,15 +129,18 @@ def _lex(query: str) -> list[_Tok]:
                 f'or "{text}" in quotes to search for the word',
                 col,
             )
-        elif kind == "word" and (text == "NEAR" or text.upper().startswith("NEAR/")):
-            if re.fullmatch(r"near/\d+", text, re.IGNORECASE):
+        elif kind == "word" and (
+            text in ("NEAR", "ONEAR") or text.upper().startswith(("NEAR/", "ONEAR/"))
+        ):
+            op = text.split("/", 1)[0].upper()
+            if re.fullmatch(r"o?near/\d+", text, re.IGNORECASE):
                 raise QuerySyntaxError(
                     f'"{text}" is ambiguous: write {text.upper()} for the operator, '
                     f'or "{text}" in quotes to search for the words',
                     col,
                 )
-            raise QuerySyntaxError(f'"{text}": write NEAR/n, e.g. NEAR/5', col)
-        elif kind == "word" and text.endswith(":") and text[:-1].lower() in FIELDS:
+            raise QuerySyntaxError(f'"{text}": write {op}/n, e.g. {op}/5', col)
+        elif kind == "word" and text.endswith(":") and text[:-1].lower() in SCOPES:
             raise QuerySyntaxError(
                 f'"{text}" is followed by a space: write {text}word, {text}"a phrase" or '
                 f"{text}(group) with nothing in between",
@@ -223,25 +237,40 @@ class _Parser:
         node = self.parse_scoped(field)
         while (tok := self.peek()) is not None and tok.kind == "near":
             self.take()
-            distance = int(tok.text.split("/", 1)[1])
+            op, n = tok.text.split("/", 1)
             right = self.parse_scoped(field)
-            left_leaf = self._near_operand(node, tok)
-            right_leaf = self._near_operand(right, tok)
-            if left_leaf.field != right_leaf.field:
+            left_scope = self._near_operand(node, tok)
+            right_scope = self._near_operand(right, tok)
+            if left_scope != right_scope:
                 raise QuerySyntaxError(
                     f"{tok.text} needs both sides in the same field "
-                    f"({left_leaf.field or 'any'} vs {right_leaf.field or 'any'})",
+                    f"({left_scope or 'any'} vs {right_scope or 'any'})",
                     tok.column,
                 )
-            node = Near(left_leaf, right_leaf, distance)
+            node = Near(node, right, int(n), ordered=op == "ONEAR")
         return node
 
     @staticmethod
-    def _near_operand(node: Node, tok: _Tok) -> Leaf:
+    def _near_operand(node: Node, tok: _Tok) -> str | None:
+        """The one field an operand of NEAR is scoped to (None: any); refuse what has no place
+        in the text (NOT, link:)."""
         if isinstance(node, Term | AliasRef):
-            return node
+            return node.field
+        if isinstance(node, Near):
+            return _Parser._near_operand(node.left, tok)
+        if isinstance(node, And | Or):
+            scopes = {_Parser._near_operand(c, tok) for c in node.children}
+            if len(scopes) > 1:
+                raise QuerySyntaxError(
+                    f"{tok.text}: a group beside it mixes fields; give the group one field",
+                    tok.column,
+                )
+            return scopes.pop()
+        what = "NOT" if isinstance(node, Not) else "link:"
         raise QuerySyntaxError(
-            f"{tok.text} joins words, phrases or @aliases, not groups or other NEARs", tok.column
+            f"{tok.text} joins words, phrases, @aliases and groups of them; {what} has no place "
+            "in the text to be near to",
+            tok.column,
         )
 
     def parse_scoped(self, field: str | None) -> Node:
@@ -251,15 +280,28 @@ class _Parser:
         if tok.kind == "field":
             self.take()
             name = tok.text[:-1].lower()
-            if name not in FIELDS:
+            if name not in SCOPES:
                 raise QuerySyntaxError(
-                    f'unknown field "{name}:" (fields: {", ".join(f + ":" for f in FIELDS)})',
+                    f'unknown field "{name}:" (fields: {", ".join(f + ":" for f in SCOPES)})',
                     tok.column,
                 )
             if field is not None and field != name:
                 raise QuerySyntaxError(f'"{name}:" inside "{field}:" can never match', tok.column)
+            if name == "link":
+                return self.parse_domain(tok)
             return self.parse_primary(name)
         return self.parse_primary(field)
+
+    def parse_domain(self, field_tok: _Tok) -> LinkDomain:
+        tok = self.peek()
+        example = "write link:bbc.co.uk (a domain; its subdomains match too)"
+        if tok is None or tok.kind != "word":
+            raise QuerySyntaxError(f"link: takes a domain: {example}", field_tok.column)
+        self.take()
+        domain = tok.text.lower().strip(".")
+        if domain.startswith(("http://", "https://")) or "/" in domain or "." not in domain:
+            raise QuerySyntaxError(f"{tok.text!r} is not a domain: {example}", tok.column)
+        return LinkDomain(domain.removeprefix("www."))
 
     def parse_primary(self, field: str | None) -> Node:
         tok = self.peek()

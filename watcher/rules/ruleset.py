@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from watcher.errors import QuerySyntaxError
 from watcher.models import Item, RuleHit
 from watcher.rules.matcher import (
+    Alias,
     CNode,
     Document,
     compile_node,
@@ -15,6 +17,7 @@ from watcher.rules.matcher import (
     has_positive_term,
     matched_terms,
 )
+from watcher.rules.presearch import PresearchIndex
 from watcher.rules.query import (
     AliasRef,
     And,
@@ -37,9 +40,10 @@ class RuleSpec:
     query: str
     notify: tuple[str, ...] = ()
     enabled: bool = True
+    lang: tuple[str, ...] = ()  # only items in these languages, when the item or feed says
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CompiledRule:
     spec: RuleSpec
     node: CNode
@@ -58,25 +62,38 @@ def _alias_names(node: Node) -> Iterable[AliasRef]:
         yield from _alias_names(node.child)
 
 
-def compile_aliases(aliases: Mapping[str, Iterable[str]]) -> dict[str, tuple[Term, ...]]:
-    """Parse each alias spelling as a phrase; raises ``QuerySyntaxError`` naming the alias."""
-    compiled: dict[str, tuple[Term, ...]] = {}
-    for name, spellings in aliases.items():
-        terms = []
-        for spelling in spellings:
-            try:
-                terms.append(parse_spelling(spelling))
-            except QuerySyntaxError as exc:
-                raise QuerySyntaxError(
-                    f'alias "{name}", spelling {spelling!r}: {exc.message}'
-                ) from exc
-        compiled[name] = tuple(terms)
-    return compiled
+def _spellings(name: str, spellings: Iterable[str], what: str) -> tuple[Term, ...]:
+    terms = []
+    for spelling in spellings:
+        try:
+            terms.append(parse_spelling(spelling))
+        except QuerySyntaxError as exc:
+            raise QuerySyntaxError(f'alias "{name}", {what} {spelling!r}: {exc.message}') from exc
+    return tuple(terms)
 
 
-def compile_rule(spec: RuleSpec, aliases: Mapping[str, tuple[Term, ...]]) -> CompiledRule:
+def compile_aliases(
+    aliases: Mapping[str, Iterable[str]], exclude: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, Alias]:
+    """Parse each alias spelling (and context word to exclude) as a phrase; raises
+    ``QuerySyntaxError`` naming the alias."""
+    exclude = exclude or {}
+    return {
+        name: Alias(
+            _spellings(name, spellings, "spelling"),
+            _spellings(name, exclude.get(name, ()), "exclude"),
+        )
+        for name, spellings in aliases.items()
+    }
+
+
+# Parsing is most of a compile; a reload re-parses only the queries that changed.
+_parse = lru_cache(maxsize=250_000)(parse_query)
+
+
+def compile_rule(spec: RuleSpec, aliases: Mapping[str, Alias]) -> CompiledRule:
     """Parse and check one rule's query; every problem raises ``QuerySyntaxError``."""
-    tree = parse_query(spec.query)
+    tree = _parse(spec.query)
     for ref in _alias_names(tree):
         if ref.name not in aliases:
             known = ", ".join("@" + n for n in sorted(aliases)) or "none are defined"
@@ -90,32 +107,55 @@ def compile_rule(spec: RuleSpec, aliases: Mapping[str, tuple[Term, ...]]) -> Com
     return CompiledRule(spec, node)
 
 
+def speaks(rule_langs: tuple[str, ...], language: str | None) -> bool:
+    """Whether a rule limited to ``rule_langs`` applies to an item in ``language`` (a tag such
+    as "es-VE"); an item whose language nobody declared is never filtered out."""
+    if not rule_langs or not language:
+        return True
+    primary = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    return primary in rule_langs
+
+
 class RuleSet:
-    """The enabled rules, compiled once per load and shared read-only by every poll."""
+    """The enabled rules, compiled once per load and shared read-only by every poll.
+
+    Matching an item costs one presearch (a lookup per distinct word) plus the evaluation of the
+    few rules whose anchor words the item holds: not a pass over every rule.
+    """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
         everything = list(rules)
         self.rules = [r for r in everything if r.spec.enabled]
         self.by_id = {r.spec.id: r for r in everything}
+        self.index = PresearchIndex([r.node for r in self.rules])
 
     def __len__(self) -> int:
         return len(self.rules)
 
-    def match(self, item: Item) -> list[RuleHit]:
-        """Every enabled rule the item matches, with the matched terms."""
+    def match(self, item: Item, feed: Sequence[str] = ()) -> list[RuleHit]:
+        """Every enabled rule the item matches, with the matched terms. ``feed`` is the feed's
+        name and tags, for ``feed:`` terms."""
         if not self.rules:
             return []
-        doc = Document({"title": item.title, "summary": item.summary, "content": item.content})
-        return self.match_document(doc)
+        doc = Document(
+            {"title": item.title, "summary": item.summary, "content": item.content},
+            item.link,
+            feed,
+        )
+        return self.match_document(doc, language=item.language)
 
-    def match_document(self, doc: Document, only: str | None = None) -> list[RuleHit]:
+    def match_document(
+        self, doc: Document, only: str | None = None, language: str | None = None
+    ) -> list[RuleHit]:
+        """Evaluate only the rules whose anchors the item holds; hits in rule order."""
         hits = []
-        for rule in self.rules:
-            if only is not None and rule.spec.id != only:
+        for i in sorted(self.index.candidates(doc.all_words())):
+            rule = self.rules[i]
+            spec = rule.spec
+            if (only is not None and spec.id != only) or not speaks(spec.lang, language):
                 continue
             result = evaluate(rule.node, doc)
             if result.matched:
-                spec = rule.spec
                 terms = tuple(matched_terms(doc, result.spans))
                 hits.append(RuleHit(spec.id, spec.title, terms, spec.notify))
         return hits

@@ -166,6 +166,7 @@ class Store:
                         summary=item.summary,
                         content=item.content,
                         published=item.published,
+                        language=item.language,
                         first_seen=rec.polled_at,
                     )
                     .on_conflict_do_nothing(index_elements=["feed_id", "key"])

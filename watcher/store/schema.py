@@ -80,6 +80,7 @@ items = Table(
     Column("summary", Text, nullable=False),
     Column("content", Text, nullable=False),
     Column("published", UTCDateTime()),
+    Column("language", Text),
     Column("first_seen", UTCDateTime(), nullable=False),
     UniqueConstraint("feed_id", "key", name="uq_items_feed_key"),
     Index("ix_items_article_key", "article_key"),
