@@ -456,7 +456,7 @@ class World:
         if lang == "en" and rng.random() < 0.4:
             title = " ".join(w[0].upper() + w[1:] if len(w) > 3 else w for w in title.split())
         # Summary: ~90 words in sentences; each actor named in full first, then by short name.
-        target = rng.randint(75, 90)
+        target = rng.randint(66, 80)
         lengths: list[int] = []
         while sum(lengths) < target:
             lengths.append(rng.randint(10, 20))
@@ -547,6 +547,17 @@ def _atom(q: Q) -> str:
     return f"({render(q)})" if isinstance(q, AllOf | AnyOf) else render(q)
 
 
+def ordinary_free_stems(brands: Sequence[str], ordinary: set[str]) -> list[str]:
+    """Each brand cut by two letters (at least five kept), unless that starts an ordinary word."""
+    starts = {w[:n] for w in ordinary for n in range(1, len(w) + 1)}
+    stems = []
+    for brand in brands:
+        stem = brand[: max(5, len(brand) - 2)]
+        if len(stem) < len(brand) and fold(stem) not in starts:
+            stems.append(stem)
+    return stems
+
+
 class RuleMaker:
     """Rules drawn from the world's names and words: mostly names, as real watch lists are."""
 
@@ -565,16 +576,29 @@ class RuleMaker:
     def __init__(self, world: World, seed: int) -> None:
         self.world = world
         self.rng = random.Random(seed)
+        # Aliases: the famous people, and some of the long tail, each with its titled spellings.
+        people = [e for e in world.entities if e.person]
         self.aliases: dict[str, list[str]] = {}
-        for i, (full, short) in enumerate(FAMOUS_PEOPLE):
+        for i, e in enumerate(people[: len(FAMOUS_PEOPLE)] + self.rng.sample(people, 2_000)):
             en, es = ROLES[i % len(ROLES)]
-            name = fold(short).replace(" ", "-") + f"-{i}"
-            self.aliases[name] = [full, f"{en} {short}", f"{es} {short}"]
+            name = f"{fold(e.short).replace(' ', '-')}-{i}"
+            self.aliases[name] = [e.full, f"{en} {e.short}", f"{es} {e.short}"]
         self.alias_names = sorted(self.aliases)
+        self.famous = world.entities[: len(FAMOUS_PEOPLE) + len(FAMOUS_ORGS)]
+        # Prefixes that stop short of a brand's end but start no ordinary word: "Valtera*" must
+        # not be "Val*", which every "valor" and "Valencia" would hit.
+        ordinary = {
+            fold(w)
+            for w in " ".join(
+                [*world.vocab["en"], *world.vocab["es"], *world.places, *FIRST_NAMES, *SURNAMES]
+            ).split()
+        }
+        self.stems = ordinary_free_stems(world.brands, ordinary)
+        self.famous_short = [e.short for e in self.famous if fold(e.short) not in ordinary]
 
     def pick_entity(self) -> Entity:
         """Most rules watch some entity of the long tail; a few watch the names in the news."""
-        if self.rng.random() < 0.012:
+        if self.rng.random() < 0.005:
             return self.world.entity(self.rng)
         return self.rng.choice(self.world.entities)
 
@@ -594,15 +618,14 @@ class RuleMaker:
             return self.name()
         if kind == "word":
             r = rng.random()
-            if r < 0.9:
+            if r < 0.93:
                 return Words(rng.choice(self.world.brands))
             if r < 0.95:
-                return Words(self.pick_entity().short)
+                return Words(rng.choice(self.famous_short))  # not "UN": Spanish "un"
             return AllOf((Words(rng.choice(self.world.single_places)), self.topic()))
         if kind == "prefix":
             if rng.random() < 0.8:
-                brand = rng.choice(self.world.brands)
-                return Words(brand[: max(4, len(brand) - 2)], prefix=True)
+                return Words(rng.choice(self.stems), prefix=True)
             place = rng.choice(self.world.single_places)
             return AllOf((Words(place[: max(4, len(place) - 2)], prefix=True), self.name()))
         if kind == "boolean":  # (A OR B) AND C NOT D

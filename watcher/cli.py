@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from watcher import __version__
 from watcher.app import build, load, open_store
 from watcher.durations import parse_duration
-from watcher.errors import ConfigError
+from watcher.errors import ConfigError, WatcherError
 from watcher.settings import Settings, config_path_from
 
 log = logging.getLogger("watcher")
@@ -267,6 +267,178 @@ def feeds(ctx: click.Context, fmt: str) -> None:
             (28, 8, 16, 16, 6, 6, 60),
         )
     )
+
+
+@cli.command("test-rule")
+@click.option(
+    "--rule", "rule_id", metavar="ID", help="Only this rule (default: every enabled rule)."
+)
+@click.option("--title", default="", help="The item's title.")
+@click.option("--text", help="The item's summary text (HTML is stripped).")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file: a feed (each entry is tried), an HTML page or plain text.",
+)
+@click.option("--url", help="A URL: a feed (each entry is tried) or an article page.")
+@click.argument("stdin", required=False, metavar="[-]")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_context
+def test_rule(
+    ctx: click.Context,
+    rule_id: str | None,
+    title: str,
+    text: str | None,
+    path: str | None,
+    url: str | None,
+    stdin: str | None,
+    fmt: str,
+) -> None:
+    """Show which rules match an item, which words matched where, and why. Writes nothing.
+
+    Give the item as --text, --file, --url, or - to read it from standard input.
+    """
+    from watcher.explain import candidates_from_bytes, candidates_from_url, explain, rules_for
+
+    sources = [x for x in (text, path, url, stdin) if x is not None]
+    if len(sources) != 1 or (stdin is not None and stdin != "-"):
+        raise click.UsageError("give the item once: --text TEXT, --file FILE, --url URL or -")
+    settings = _settings(ctx)
+    try:
+        rules = rules_for(settings, rule_id)
+        if text is not None:
+            items = candidates_from_bytes(text.encode(), "text", title)
+        elif path is not None:
+            items = candidates_from_bytes(Path(path).read_bytes(), str(Path(path).resolve()), title)
+        elif url is not None:
+            items = candidates_from_url(url, title)
+        else:
+            items = candidates_from_bytes(sys.stdin.buffer.read(), "stdin", title)
+    except WatcherError as exc:
+        _fail(str(exc), 1)
+    results = [(item, explanation) for item in items for explanation in explain(rules, item)]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "rule": e.rule.id,
+                        "rule_title": e.rule.title,
+                        "item": item.title,
+                        "terms": [
+                            {"text": t, "field": f, "start": a, "end": b} for t, f, a, b in e.spans
+                        ],
+                        "snippet": e.snippet,
+                    }
+                    for item, e in results
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not results:
+        click.echo("no rule matches" + (f" (tried {len(items)} items)" if len(items) > 1 else ""))
+        return
+    for item, e in results:
+        head = f"MATCH {e.rule.id}: {e.rule.title}"
+        click.echo(head + (f"\n  item: {item.title}" if len(items) > 1 else ""))
+        for t, f, a, b in e.spans:
+            where = f"word {a + 1}" if b == a + 1 else f"words {a + 1}-{b}"
+            click.echo(f"  {t!r:<32} {f:<8} {where}")
+        if e.snippet:
+            click.echo(f"  {e.snippet}")
+
+
+@cli.command()
+@click.option(
+    "--rule",
+    "rule_id",
+    metavar="ID",
+    required=True,
+    help="The rule to try (as it is in the rules files now).",
+)
+@click.option(
+    "--since",
+    metavar="AGE",
+    default="30d",
+    show_default=True,
+    help="Items first seen within this: 30m, 24h, 7d, or a date.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the newest matches to show.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_context
+def backtest(ctx: click.Context, rule_id: str, since: str, sample: int, fmt: str) -> None:
+    """Run a rule over the items already stored: what it would have caught and sent.
+
+    Use it on a new or edited rule before the daemon reloads it. Nothing is sent or stored.
+    """
+    from watcher.explain import backtest as run_backtest
+
+    settings = _settings(ctx)
+    cutoff = _since(since)
+    store = _open(settings, full=False)
+    try:
+        total = store.count_items(cutoff)
+        with click.progressbar(
+            length=total, label=f"backtesting {rule_id}", file=sys.stderr, show_pos=True
+        ) as bar:
+            result = run_backtest(store, settings, rule_id, cutoff, bar.update)
+    except WatcherError as exc:
+        _fail(str(exc), 1)
+    finally:
+        store.close()
+    notify = settings.rules.by_id[rule_id].spec.notify
+    alerts = result.alerts(notify)
+    shown = result.matches[:sample]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "rule": rule_id,
+                    "since": _iso(cutoff),
+                    "scanned": result.scanned,
+                    "matches": len(result.matches),
+                    "articles": len(result.articles),
+                    "alerts": alerts,
+                    "sample": [
+                        {
+                            "title": i.title,
+                            "link": i.link,
+                            "feed": feed,
+                            "first_seen": _iso(seen),
+                            "terms": list(terms),
+                        }
+                        for seen, feed, i, terms in shown
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    click.echo(
+        f"{rule_id}: {len(result.matches)} matches ({len(result.articles)} articles) "
+        f"in {result.scanned} items stored since {_short(cutoff)} UTC"
+    )
+    if alerts:
+        click.echo("would have alerted: " + ", ".join(f"{c} {n}" for c, n in alerts.items()))
+    else:
+        click.echo("would have alerted: nobody (the rule has no notify channels)")
+    if shown:
+        rows = [(_short(seen), feed, i.title, ", ".join(terms)) for seen, feed, i, terms in shown]
+        click.echo(_table(("FIRST SEEN (UTC)", "FEED", "TITLE", "TERMS"), rows, (16, 18, 60, 40)))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

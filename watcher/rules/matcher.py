@@ -29,6 +29,11 @@ _GAP = "\x00"  # a word no query can hold: keeps phrases from running across fee
 _ORDER = {name: i for i, name in enumerate((*FIELDS, "link"))}
 
 
+def reading_order(span: Span) -> tuple[int, int, int]:
+    """Sort key: title, summary, content, feed, link; then position."""
+    return (_ORDER[span.field], span.start, span.end)
+
+
 @dataclass(frozen=True, slots=True)
 class Span:
     """Where a term matched: a field and a half-open range of word positions."""
@@ -333,7 +338,7 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
             o != s and o.field == s.field and o.start <= s.start and s.end <= o.end for o in unique
         )
     }
-    ordered = sorted(unique, key=lambda s: (_ORDER[s.field], s.start, s.end))
+    ordered = sorted(unique, key=reading_order)
     seen: set[str] = set()
     terms: list[str] = []
     for span in ordered:
@@ -343,3 +348,31 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
             seen.add(key)
             terms.append(text)
     return terms
+
+
+def snippet(doc: Document, spans: Sequence[Span], words_around: int = 12) -> str:
+    """A short excerpt around the first matched text field, matched words marked ``[...]``."""
+    text_spans = sorted((s for s in spans if s.field in TEXT_FIELDS), key=reading_order)
+    if not text_spans:
+        return ""
+    name = text_spans[0].field
+    text = doc.text[name]
+    offsets = word_spans(text)
+    if len(offsets) != len(doc.words[name]):
+        return ""
+    marked = sorted({(s.start, s.end) for s in text_spans if s.field == name})
+    first, last = marked[0][0], marked[0][1]
+    lo = max(0, first - words_around)
+    hi = min(len(offsets), last + words_around)
+    out: list[str] = []
+    cursor = offsets[lo][0]
+    for start, end in marked:
+        if start < lo or end > hi or offsets[start][0] < cursor:
+            continue
+        out.append(text[cursor : offsets[start][0]])
+        out.append("[" + text[offsets[start][0] : offsets[end - 1][1]] + "]")
+        cursor = offsets[end - 1][1]
+    out.append(text[cursor : offsets[hi - 1][1]])
+    prefix = "… " if lo > 0 else ""
+    suffix = " …" if hi < len(offsets) else ""
+    return prefix + " ".join("".join(out).split()) + suffix

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -12,13 +12,17 @@ from watcher.rules.matcher import (
     Alias,
     CNode,
     Document,
+    Span,
     compile_node,
     evaluate,
     has_positive_term,
     matched_terms,
+    reading_order,
+    snippet,
 )
 from watcher.rules.presearch import PresearchIndex
 from watcher.rules.query import (
+    TEXT_FIELDS,
     AliasRef,
     And,
     Near,
@@ -41,6 +45,16 @@ class RuleSpec:
     notify: tuple[str, ...] = ()
     enabled: bool = True
     lang: tuple[str, ...] = ()  # only items in these languages, when the item or feed says
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a rule matched: each matched term with its field and word positions, and an excerpt
+    with the matched words marked."""
+
+    rule: RuleSpec
+    spans: tuple[tuple[str, str, int, int], ...]  # (text, field, first word, last word + 1)
+    snippet: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,18 +158,43 @@ class RuleSet:
         )
         return self.match_document(doc, language=item.language)
 
+    def _evaluate(
+        self, doc: Document, only: str | None, language: str | None
+    ) -> Iterator[tuple[RuleSpec, list[Span]]]:
+        """Evaluate only the rules whose anchors the item holds, in rule order."""
+        for i in sorted(self.index.candidates(doc.all_words())):
+            spec = self.rules[i].spec
+            if (only is not None and spec.id != only) or not speaks(spec.lang, language):
+                continue
+            result = evaluate(self.rules[i].node, doc)
+            if result.matched:
+                yield spec, result.spans
+
     def match_document(
         self, doc: Document, only: str | None = None, language: str | None = None
     ) -> list[RuleHit]:
-        """Evaluate only the rules whose anchors the item holds; hits in rule order."""
-        hits = []
-        for i in sorted(self.index.candidates(doc.all_words())):
-            rule = self.rules[i]
-            spec = rule.spec
-            if (only is not None and spec.id != only) or not speaks(spec.lang, language):
-                continue
-            result = evaluate(rule.node, doc)
-            if result.matched:
-                terms = tuple(matched_terms(doc, result.spans))
-                hits.append(RuleHit(spec.id, spec.title, terms, spec.notify))
-        return hits
+        """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
+        return [
+            RuleHit(spec.id, spec.title, tuple(matched_terms(doc, spans)), spec.notify)
+            for spec, spans in self._evaluate(doc, only, language)
+        ]
+
+    def explain(
+        self, doc: Document, only: str | None = None, language: str | None = None
+    ) -> list[Explanation]:
+        """Like ``match_document``, with each matched term's field and word positions."""
+        explained = []
+        for spec, spans in self._evaluate(doc, only, language):
+            ordered = sorted(set(spans), key=reading_order)
+            explained.append(
+                Explanation(
+                    spec,
+                    tuple((doc.surface(s), s.field, s.start, s.end) for s in ordered),
+                    " | ".join(
+                        excerpt
+                        for name in TEXT_FIELDS
+                        if (excerpt := snippet(doc, [s for s in ordered if s.field == name]))
+                    ),
+                )
+            )
+        return explained

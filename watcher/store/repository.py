@@ -8,7 +8,7 @@ crash can never leave a hit without its alert queued, nor an alert for an item n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +37,16 @@ class PollRecord:
     feed_title: str | None = None
     items: list[tuple[Item, list[RuleHit]]] = field(default_factory=list)
     alert: bool = True  # False stores a new feed's backlog without queueing alerts
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    """Where a stored item came from, beside the item itself."""
+
+    id: int
+    feed_url: str
+    feed_name: str
+    first_seen: datetime
 
 
 @dataclass(frozen=True)
@@ -410,6 +420,58 @@ class Store:
             for url in order
             if (r := rows.get(url)) is not None
         ]
+
+    def count_items(self, since: datetime | None) -> int:
+        query = select(func.count()).select_from(items)
+        if since is not None:
+            query = query.where(items.c.first_seen >= since)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def iter_items(
+        self, since: datetime | None, batch: int = 1000
+    ) -> Iterator[list[tuple[StoredItem, Item]]]:
+        """Stored items in batches, oldest first (for backtests); reads in pages by id so that
+        a long run holds no transaction open."""
+        last = 0
+        while True:
+            query = (
+                select(
+                    items,
+                    feeds.c.url.label("feed_url"),
+                    feeds.c.name.label("feed_name"),
+                    feeds.c.title.label("feed_title"),
+                )
+                .join(feeds, feeds.c.id == items.c.feed_id)
+                .where(items.c.id > last)
+                .order_by(items.c.id)
+                .limit(batch)
+            )
+            if since is not None:
+                query = query.where(items.c.first_seen >= since)
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            if not rows:
+                return
+            last = rows[-1].id
+            yield [
+                (
+                    StoredItem(
+                        r.id, r.feed_url, r.feed_name or r.feed_title or r.feed_url, r.first_seen
+                    ),
+                    Item(
+                        key=r.key,
+                        article_key=r.article_key,
+                        title=r.title,
+                        link=r.link,
+                        summary=r.summary,
+                        content=r.content,
+                        published=r.published,
+                        language=r.language,
+                    ),
+                )
+                for r in rows
+            ]
 
     def due_feed_ids(self, now: datetime) -> set[int]:
         """Feeds due for a poll: never polled, or their next poll has come."""
