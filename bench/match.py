@@ -36,6 +36,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib.metadata import version
 from itertools import accumulate
 from typing import TypeVar
@@ -846,11 +847,24 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def per_second(run: Callable[[NewsItem], object], items: Sequence[NewsItem]) -> float:
-    start = time.perf_counter()
-    for item in items:
-        run(item)
-    return len(items) / (time.perf_counter() - start)
+REPEAT_UNDER = 3.0  # seconds: a pass shorter than this is repeated (best of 3) against noise
+
+
+def per_second(
+    run: Callable[[NewsItem], object], items: Sequence[NewsItem], spent: float = 0.0
+) -> float:
+    """Items per second over all the items: the best of up to 3 passes while they are short."""
+    best = 0.0
+    for _ in range(3):
+        if spent > REPEAT_UNDER:
+            break
+        start = time.perf_counter()
+        for item in items:
+            run(item)
+        elapsed = time.perf_counter() - start
+        best = max(best, len(items) / elapsed)
+        spent += elapsed
+    return best
 
 
 def compile_ruleset(specs: Sequence[RuleSpec], aliases: Mapping[str, list[str]]) -> RuleSet:
@@ -915,7 +929,10 @@ def measure(
     start = time.perf_counter()
     for item in items:
         engine_hits.append(engine_match(rules, item))
-    row.engine = len(items) / (time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    row.engine = max(
+        len(items) / elapsed, per_second(partial(engine_match, rules), items, spent=elapsed)
+    )
     row.hits = sum(map(len, engine_hits)) / len(items)
     index = getattr(rules, "index", None)
     if index is not None and hasattr(index, "candidates"):
@@ -989,7 +1006,7 @@ def report(rows: list[Row], norm: float, mem: float, mem_size: int, n: int) -> N
     for r in rows:
         print(
             f"{r.size:>8,} {r.compile_s:>9.2f} {r.naive:>11,.1f} {r.floor:>11,.0f} "
-            f"{r.engine:>11,.0f} {r.engine / r.floor:>9.0%} {r.engine / r.naive:>9,.0f}x "
+            f"{r.engine:>11,.0f} {r.engine / r.floor:>9.1%} {r.engine / r.naive:>9,.0f}x "
             f"{r.hits:>9.2f} {r.candidates:>9.1f} {r.naive_agree:>6}/{r.naive_sample:<6}"
         )
     print()
@@ -998,6 +1015,9 @@ def report(rows: list[Row], norm: float, mem: float, mem_size: int, n: int) -> N
         "naive it/s: timed on the first items only and extrapolated ("
         + ", ".join(f"{r.naive_sample:,} at {r.size:,}" for r in rows)
         + f" of {n:,}); 'naive agrees': sampled items where naive and engine hit the same rules"
+    )
+    print(
+        f"it/s: best of up to 3 passes over all the items while a pass takes < {REPEAT_UNDER:.0f} s"
     )
     print("cand/item: rules the engine's presearch hands to evaluation per item (first 500 items)")
     print(

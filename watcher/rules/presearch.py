@@ -152,3 +152,23 @@ class PresearchIndex:
                     if hit is not None:
                         found.update(hit)
         return found
+
+
+def required_words(node: CNode) -> frozenset[str]:
+    """Exact words every match of ``node`` contains: a candidate whose item lacks any of them is
+    dropped with one set comparison, before any evaluation ("Leopoldo López" needs both)."""
+    if isinstance(node, Term):
+        return frozenset(p.text for p in node.parts if p.kind == "word")
+    if isinstance(node, AliasSet):
+        sets = [required_words(t) for t in node.terms]
+        return frozenset.intersection(*sets) if sets else frozenset()
+    if isinstance(node, CNear):
+        return required_words(node.left) | required_words(node.right)
+    if isinstance(node, CAnd):
+        found: frozenset[str] = frozenset()
+        for child in node.children:
+            found |= required_words(child)
+        return found
+    if isinstance(node, COr):
+        return frozenset.intersection(*(required_words(c) for c in node.children))
+    return frozenset()  # NOT, link:

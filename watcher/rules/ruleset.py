@@ -20,7 +20,7 @@ from watcher.rules.matcher import (
     reading_order,
     snippet,
 )
-from watcher.rules.presearch import PresearchIndex
+from watcher.rules.presearch import PresearchIndex, required_words
 from watcher.rules.query import (
     TEXT_FIELDS,
     AliasRef,
@@ -142,6 +142,7 @@ class RuleSet:
         self.rules = [r for r in everything if r.spec.enabled]
         self.by_id = {r.spec.id: r for r in everything}
         self.index = PresearchIndex([r.node for r in self.rules])
+        self.required = [required_words(r.node) for r in self.rules]
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -162,7 +163,10 @@ class RuleSet:
         self, doc: Document, only: str | None, language: str | None
     ) -> Iterator[tuple[RuleSpec, list[Span]]]:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
-        for i in sorted(self.index.candidates(doc.all_words())):
+        vocabulary = doc.all_words()
+        for i in sorted(self.index.candidates(vocabulary)):
+            if not self.required[i] <= vocabulary:
+                continue
             spec = self.rules[i].spec
             if (only is not None and spec.id != only) or not speaks(spec.lang, language):
                 continue
