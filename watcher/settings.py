@@ -29,7 +29,14 @@ from sqlalchemy.exc import ArgumentError
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
 from watcher.models import FeedSpec
-from watcher.rules.ruleset import CompiledRule, RuleSet, RuleSpec, compile_aliases, compile_rule
+from watcher.rules.ruleset import (
+    AliasTable,
+    CompiledRule,
+    RuleSet,
+    RuleSpec,
+    compile_aliases,
+    compile_rule,
+)
 from watcher.yamlfile import LineDict, LineList, line_of, load
 
 DEFAULT_CONFIG = Path("config/watcher.yaml")
@@ -380,7 +387,7 @@ def _load_rules(
             aliases[name] = spellings
             if isinstance(definition, _Alias):
                 excludes[name] = definition.exclude
-    compiled_aliases = {}
+    compiled_aliases = AliasTable()
     for name, spellings in aliases.items():
         try:
             compiled_aliases.update(compile_aliases({name: spellings}, excludes))

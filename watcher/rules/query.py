@@ -42,8 +42,13 @@ class Term:
     """A word, prefix or phrase: a sequence of parts that must occur in adjacent words."""
 
     parts: tuple[Part, ...]
-    source: str
     field: str | None = None
+
+
+@lru_cache(maxsize=500_000)
+def _term(parts: tuple[Part, ...], field: str | None) -> Term:
+    """One shared object per distinct term: 100,000 rules repeat the same words a lot."""
+    return Term(parts, field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,13 +341,13 @@ class _Parser:
             return node
         if tok.kind == "phrase":
             self.take()
-            return Term(_parts(tok.text[1:-1], tok.column, in_phrase=True), tok.text, field)
+            return _term(_parts(tok.text[1:-1], tok.column, in_phrase=True), field)
         if tok.kind == "alias":
             self.take()
             return AliasRef(tok.text[1:], field, tok.column)
         if tok.kind == "word":
             self.take()
-            return Term(_parts(tok.text, tok.column, in_phrase=False), tok.text, field)
+            return _term(_parts(tok.text, tok.column, in_phrase=False), field)
         if tok.kind == "field":
             return self.parse_scoped(field)
         if tok.kind == "rparen":
@@ -359,4 +364,4 @@ def parse_query(query: str) -> Node:
 
 def parse_spelling(spelling: str) -> Term:
     """Parse one alias spelling: its words form a phrase; a trailing ``*`` is a prefix."""
-    return Term(_parts(spelling, 1, in_phrase=True), spelling)
+    return _term(_parts(spelling, 1, in_phrase=True), None)
