@@ -100,6 +100,11 @@ def _since(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
@@ -176,9 +181,7 @@ def check(ctx: click.Context) -> None:
     show_default=True,
     help="At most N hits, newest first; 0 means all.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option
 @click.pass_context
 def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fmt: str) -> None:
     """Stored hits, newest first."""
@@ -214,9 +217,7 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
 
 
 @cli.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option
 @click.pass_context
 def feeds(ctx: click.Context, fmt: str) -> None:
     """Each configured feed: status, last and next poll, errors, items stored."""
@@ -283,9 +284,7 @@ def feeds(ctx: click.Context, fmt: str) -> None:
 )
 @click.option("--url", help="A URL: a feed (each entry is tried) or an article page.")
 @click.argument("stdin", required=False, metavar="[-]")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option
 @click.pass_context
 def test_rule(
     ctx: click.Context,
@@ -375,9 +374,7 @@ def test_rule(
     show_default=True,
     help="How many of the newest matches to show.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option
 @click.pass_context
 def backtest(ctx: click.Context, rule_id: str, since: str, sample: int, fmt: str) -> None:
     """Run a rule over the items already stored: what it would have caught and sent.

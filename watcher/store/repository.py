@@ -58,6 +58,11 @@ class PollOutcome:
     alerts: int
 
 
+def _feed_name(row: Any) -> str:
+    """The name a feed is shown by: the config's, else its own title, else its URL."""
+    return str(row.name or row.feed_title or row.url)
+
+
 def _sqlite_begin_immediate(engine: Engine) -> None:
     """Take SQLite's write lock at BEGIN, so a read-then-write never fails half-way (SQLAlchemy's
     documented recipe); plus WAL so readers (``watcher hits``) never block the daemon."""
@@ -317,7 +322,7 @@ class Store:
                         attempts=r.attempts,
                         title=r.title,
                         link=r.link,
-                        feed_name=r.name or r.feed_title or r.url,
+                        feed_name=_feed_name(r),
                         published=r.published,
                         summary=r.summary,
                         rules=rules,
@@ -385,7 +390,7 @@ class Store:
                     rule_title=r.rule_title,
                     title=r.title,
                     link=r.link,
-                    feed=r.name or r.feed_title or r.url,
+                    feed=_feed_name(r),
                     published=r.published,
                     matched_at=r.matched_at,
                     terms=tuple(json.loads(r.terms)),
