@@ -18,7 +18,7 @@ import aiohttp
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.app import App, load
+from watcher.app import App, load, tune_rules
 from watcher.errors import ConfigError
 from watcher.fetcher import new_session
 from watcher.models import FeedSpec
@@ -206,6 +206,7 @@ class Daemon:
         self._signature = _signature(self.settings)
         try:
             new = await asyncio.to_thread(load, self.settings.config_path)
+            await asyncio.to_thread(tune_rules, new, self.app.store)
             channels = Channels(new.channels)
         except ConfigError as exc:
             for problem in exc.problems:

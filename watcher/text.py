@@ -18,6 +18,8 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 # signs must not split a word. ``re`` cannot name categories, so the class is built once at
 # import; it is slow to match, so it is used only for texts that hold marks after folding.
 _SIMPLE_WORD_RE = re.compile(r"[^\W_]+")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_LATIN_ACCENTS_RE = re.compile("[\u0300-\u036f]+")  # Combining Diacritical Marks
 _MARKS = "".join(
     f"\\U{cp:08x}" for cp in range(0x300, 0x20000) if unicodedata.category(chr(cp))[0] == "M"
 )
@@ -55,6 +57,10 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Latin-script text (English, Spanish, French...): its accents are all in one block.
+    latin = _LATIN_ACCENTS_RE.sub("", decomposed)
+    if latin.isascii():
+        return latin
     # Look at each distinct character once, not at every character of a long text; a text holds
     # few distinct accents, and str.replace is far faster than str.translate.
     for accent in [c for c in set(decomposed) if unicodedata.combining(c)]:
@@ -73,9 +79,14 @@ def split_words(folded: str) -> list[str]:
     """The words of an already folded text."""
     if folded.isascii():
         return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
-    if not any(unicodedata.category(c)[0] == "M" for c in set(folded) if c > "\x7f"):
+    if not _has_marks(folded):
         return _SIMPLE_WORD_RE.findall(folded)
     return WORD_RE.findall(folded)
+
+
+def _has_marks(text: str) -> bool:
+    """Whether a text holds combining marks (looking at each distinct character once)."""
+    return any(unicodedata.category(c)[0] == "M" for c in set(text) if c > "\x7f")
 
 
 def normalize_text(text: str) -> str:
@@ -93,10 +104,19 @@ def words(text: str) -> list[str]:
     return split_words(fold(normalize_text(text)))
 
 
-def word_spans(normalized: str) -> list[tuple[int, int]]:
+def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int]]:
     """Character spans in ``normalized`` (an output of ``normalize_text``) of each of its words,
-    in the order ``words`` gives them: used only to show matched text as the reader saw it."""
-    spans: list[tuple[int, int]] = []
+    in the order ``words`` gives them: used only to show matched text as the reader saw it.
+    ``count``, when known, is how many words ``words`` gives (saves folding the text again)."""
+    if normalized.isascii():  # the common case: the same words as split_words, found in place
+        return [m.span() for m in _ASCII_WORD_RE.finditer(normalized)]
+    if not _has_marks(normalized):
+        spans = [m.span() for m in _SIMPLE_WORD_RE.finditer(normalized)]
+        if count is None:
+            count = len(split_words(fold(normalized)))
+        if len(spans) == count:  # folding split no word
+            return spans
+    spans = []
     for m in WORD_RE.finditer(normalized):
         n = len(split_words(fold(m.group())))  # folding can split a word (rare compatibility chars)
         spans.extend([(m.start(), m.end())] * n)

@@ -57,7 +57,7 @@ def link_host(link: str | None) -> str:
 class Document:
     """The searchable form of one item: folded words per field, its link's host, its feed."""
 
-    __slots__ = ("_index", "_spans", "host", "text", "vocabulary", "words")
+    __slots__ = ("_all", "_index", "_spans", "host", "text", "vocabulary", "words")
 
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
@@ -69,13 +69,20 @@ class Document:
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self.host = link_host(link)
         for name in TEXT_FIELDS:
-            text = normalize_text(fields.get(name) or "")
+            text = fields.get(name) or ""
+            if text:
+                text = normalize_text(text)
+                self._add(name, split_words(fold(text)))
+            else:
+                self._add(name, [])
             self.text[name] = text
-            self._add(name, split_words(fold(text)))
         # feed: its name and each of its tags, as separate runs of words
-        segments = [split_words(fold(normalize_text(s))) for s in feed if s]
         self.text["feed"] = " | ".join(feed)
-        self._add("feed", [w for seg in segments for w in (*seg, _GAP)][:-1])
+        if feed:
+            segments = [split_words(fold(normalize_text(s))) for s in feed if s]
+            self._add("feed", [w for seg in segments for w in (*seg, _GAP)][:-1])
+        else:
+            self._add("feed", [])
 
     def _add(self, name: str, found: list[str]) -> None:
         self.words[name] = found
@@ -95,9 +102,10 @@ class Document:
         return cls({k: html_to_text(v) for k, v in texts.items()}, link, feed)
 
     def all_words(self) -> set[str]:
-        found: set[str] = set()
-        for words in self.vocabulary.values():
-            found |= words
+        """Every distinct word of every field (computed once)."""
+        found: set[str] | None = getattr(self, "_all", None)
+        if found is None:
+            found = self._all = set().union(*(v for v in self.vocabulary.values() if v))
         return found
 
     def positions(self, field_name: str) -> dict[str, list[int]]:
@@ -122,7 +130,7 @@ class Document:
         if span.field in TEXT_FIELDS:
             spans = self._spans.get(span.field)
             if spans is None:
-                spans = self._spans[span.field] = word_spans(self.text[span.field])
+                spans = self._spans[span.field] = word_spans(self.text[span.field], len(words))
             if len(spans) == len(words):
                 return self.text[span.field][spans[span.start][0] : spans[span.end - 1][1]]
         return " ".join(words[span.start : span.end])
@@ -212,18 +220,31 @@ def _fields(scope: str | None) -> Iterable[str]:
     return TEXT_FIELDS if scope is None else (scope,)
 
 
+def _occurrences(words: list[str], word: str) -> list[int]:
+    """Positions of ``word``: ``list.index`` scans in C, quicker than building a position index
+    for the one or two words a rule asks about."""
+    found = []
+    try:
+        i = words.index(word)
+        while True:
+            found.append(i)
+            i = words.index(word, i + 1)
+    except ValueError:
+        return found
+
+
 def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
     first = term.parts[0]
     if first.kind == "word" and first.text not in doc.vocabulary[field_name]:
         return []
-    index = doc.positions(field_name)
+    words = doc.words[field_name]
     if first.kind == "word":
-        starts = index.get(first.text, [])
+        starts = _occurrences(words, first.text)
     else:
+        index = doc.positions(field_name)
         starts = sorted(p for w, ps in index.items() if w.startswith(first.text) for p in ps)
     if len(term.parts) == 1:
         return [Span(field_name, s, s + 1) for s in starts]
-    words = doc.words[field_name]
     spans = []
     n = len(term.parts)
     for s in starts:
@@ -357,7 +378,7 @@ def snippet(doc: Document, spans: Sequence[Span], words_around: int = 12) -> str
         return ""
     name = text_spans[0].field
     text = doc.text[name]
-    offsets = word_spans(text)
+    offsets = word_spans(text, len(doc.words[name]))
     if len(offsets) != len(doc.words[name]):
         return ""
     marked = sorted({(s.start, s.end) for s in text_spans if s.field == name})

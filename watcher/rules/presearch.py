@@ -1,174 +1,170 @@
 """Presearch: find the few rules an item could match, without looking at the others.
 
-Every rule that can match must contain at least one of a small set of *anchor* words (a query
-with no positive term is refused at compile time). The index maps each anchor to the rules it
-anchors; an item's candidates are the rules anchored by the words it holds, found with one
-dictionary lookup per distinct word (plus one per prefix length in use, for ``venez*``). Only
-those candidates are evaluated, so the cost per item follows the rules it could hit, not the
-number of rules loaded: the design of Lucene Monitor and the Elasticsearch percolator, done on
-words because watcher's queries are about words.
+Every rule is reduced to *requirements*: sets of words (and word prefixes, written ``stem*``) of
+which an item must hold all the members of at least one set for the rule to be able to match
+(``("Grace Ortega" OR "Leopoldo López") AND Caracas`` needs {grace, ortega, caracas} or
+{leopoldo, lopez, caracas}). From each set one *anchor* is indexed: the member fewest other
+rules use (names, not context words like "caracas"). An item's candidates are the rules
+anchored by what it holds, found with one lookup per distinct word and prefix; a candidate is
+then kept only if one of its sets is wholly present (a set comparison), and only those are
+evaluated. So the cost per item follows the rules it could hit, not the number loaded: the
+design of Lucene Monitor and the Elasticsearch percolator, done on words because watcher's
+queries are about words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import product
 
-from watcher.rules.matcher import AliasSet, CAnd, CNear, CNode, CNot, COr
+import ahocorasick
+
+from watcher.rules.matcher import AliasSet, CAnd, CNear, CNode, COr
 from watcher.rules.query import Term
+from watcher.text import words
 
-# Words so common in English and Spanish news that anchoring a rule on them would make it a
-# candidate for nearly every item; any other word of the rule is a better anchor.
+Requirement = frozenset[str]  # words, and prefixes written "stem*"
+MAX_SETS = 16  # past this many alternative sets a rule's requirements are simplified (soundly)
+_NOTHING: tuple[Requirement, ...] = (frozenset(),)
+_SEP = "\x01"  # joins an item's words for the prefix automaton; never part of a word
+
+# Words so common in English and Spanish news that a rule anchored on them would be a candidate
+# for nearly every item; any other member of the set is a better anchor.
 _COMMON = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "de",
-        "del",
-        "el",
-        "en",
-        "es",
-        "for",
-        "from",
-        "has",
-        "he",
-        "in",
-        "is",
-        "it",
-        "la",
-        "las",
-        "los",
-        "of",
-        "on",
-        "or",
-        "que",
-        "se",
-        "su",
-        "that",
-        "the",
-        "to",
-        "un",
-        "una",
-        "was",
-        "were",
-        "will",
-        "with",
-        "y",
-    }
+    """a al an and are as at be but by con de del el en es for from has have he his in is it
+    its la las le les lo los no of on or para por que se she su sus that the their this to un
+    una was were will with y mr ms dr said says dijo""".split()
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Anchor:
-    word: str
-    prefix: bool  # True: any word starting with ``word``
+def _term(term: Term) -> Requirement:
+    return frozenset(
+        p.text if p.kind == "word" else p.text + "*" for p in term.parts if p.kind != "any"
+    )
 
 
-def _cost(anchors: frozenset[Anchor]) -> float:
-    """How many items these anchors are expected to let through: lower is better."""
-    total = 0.0
-    for a in anchors:
-        weight = 50.0 if a.word in _COMMON else 1.0 / max(1, len(a.word))
-        total += weight * (3.0 if a.prefix else 1.0)
-    return total
+def _all_of(options: Sequence[tuple[Requirement, ...]]) -> tuple[Requirement, ...]:
+    """Requirements of an AND: one set from each child, united; simplified when too many."""
+    constrained = [o for o in options if o != _NOTHING]
+    if not constrained:
+        return _NOTHING
+    combos = 1
+    for o in constrained:
+        combos *= len(o)
+    if combos <= MAX_SETS:
+        return tuple(frozenset().union(*sets) for sets in product(*constrained))
+    return min(constrained, key=len)  # one child's sets alone are still required: still sound
 
 
-def _term_anchor(term: Term) -> frozenset[Anchor]:
-    exact = [p.text for p in term.parts if p.kind == "word"]
-    if exact:
-        best = max(exact, key=lambda w: (w not in _COMMON, len(w)))
-        return frozenset({Anchor(best, False)})
-    prefixes = [p.text for p in term.parts if p.kind == "prefix"]
-    return frozenset({Anchor(max(prefixes, key=len), True)})
-
-
-def anchors(node: CNode) -> frozenset[Anchor] | None:
-    """Words of which an item must hold at least one for ``node`` to match; None if no such set
-    exists (a NOT, or an OR with a branch that has none)."""
+def requirements(node: CNode) -> tuple[Requirement, ...]:
+    """Sets of words, one of which an item must hold wholly for ``node`` to match."""
     if isinstance(node, Term):
-        return _term_anchor(node)
+        return (_term(node),)
     if isinstance(node, AliasSet):
-        found: frozenset[Anchor] = frozenset()
-        for term in node.terms:
-            found |= _term_anchor(term)
-        return found
-    if isinstance(node, CNear):
-        options = [a for a in (anchors(node.left), anchors(node.right)) if a is not None]
-        return min(options, key=_cost) if options else None
-    if isinstance(node, CNot):
-        return None
+        return tuple(_term(t) for t in node.terms)
     if isinstance(node, CAnd):
-        options = [a for a in (anchors(c) for c in node.children) if a is not None]
-        return min(options, key=_cost) if options else None
+        return _all_of([requirements(c) for c in node.children])
+    if isinstance(node, CNear):
+        return _all_of([requirements(node.left), requirements(node.right)])
     if isinstance(node, COr):
-        union: frozenset[Anchor] = frozenset()
+        sets: list[Requirement] = []
         for child in node.children:
-            child_anchors = anchors(child)
-            if child_anchors is None:
-                return None
-            union |= child_anchors
-        return union
-    return None
+            found = requirements(child)
+            if found == _NOTHING:
+                return _NOTHING
+            sets.extend(found)
+        if len(sets) > MAX_SETS:  # what every branch needs is still needed
+            return (frozenset.intersection(*sets),)
+        return tuple(sets)
+    return _NOTHING  # NOT, link:: nothing to look for
 
 
 class PresearchIndex:
-    """anchor word -> the positions (in the rule list) of the rules it anchors."""
+    """Two anchors per requirement set -> the rules (by position) it belongs to.
 
-    def __init__(self, nodes: Sequence[CNode]) -> None:
-        self.exact: dict[str, list[int]] = {}
-        self.prefix: dict[str, list[int]] = {}
-        self.always: list[int] = []  # rules with no anchor set: evaluated for every item
-        for i, node in enumerate(nodes):
-            found = anchors(node)
-            if not found:
+    The first anchor is the set's member fewest rules use, the second the next one: "grace" and
+    "ortega" are each common in the news, "Grace Ortega" together is rare, so a rule becomes a
+    candidate only when both are present. Both levels are found by set intersections in C.
+    """
+
+    def __init__(
+        self, nodes: Sequence[CNode], frequency: Mapping[str, float] | None = None
+    ) -> None:
+        self.sets = [tuple(sorted(set(requirements(n)), key=len)) for n in nodes]
+        uses = Counter(member for sets in self.sets for s in set(sets) for member in s)
+        frequency = frequency or {}
+
+        def cost(member: str) -> tuple[bool, int, int, int]:
+            """Lower is a better anchor: not a stop word, rare in recent items (when known),
+            used by few rules, exact rather than a prefix, long."""
+            prefix = member.endswith("*")
+            word = member.rstrip("*")
+            seen = int(frequency.get(word, 0.0) * 100)  # percent of recent items holding it
+            return (word in _COMMON, seen, uses[member] * (4 if prefix else 1), -len(member))
+
+        self.single: dict[str, list[int]] = {}  # sets of one member: that member
+        self.pairs: dict[str, dict[str, list[int]]] = {}  # first anchor -> second -> rules
+        self.always: list[int] = []  # rules with nothing to look for: tried on every item
+        for i, sets in enumerate(self.sets):
+            if any(not s for s in sets):
                 self.always.append(i)
+                self.sets[i] = ()
                 continue
-            for a in found:
-                (self.prefix if a.prefix else self.exact).setdefault(a.word, []).append(i)
-        self.prefix_lengths = sorted({len(p) for p in self.prefix})
+            for req in sets:
+                if len(req) == 1:
+                    self.single.setdefault(next(iter(req)), []).append(i)
+                    continue
+                first, second, *_ = sorted(req, key=cost)
+                self.pairs.setdefault(first, {}).setdefault(second, []).append(i)
+        # Every prefix any set uses, in one Aho-Corasick automaton: an item's prefixes are then
+        # found in one pass over its words ("\x01venezuela\x01caracas" against "\x01venez").
+        stems = {m[:-1] for sets in self.sets for s in sets for m in s if m[-1] == "*"}
+        self._stems: ahocorasick.Automaton | None = None
+        if stems:
+            self._stems = ahocorasick.Automaton()
+            for stem in stems:
+                self._stems.add_word(_SEP + stem, stem + "*")
+            self._stems.make_automaton()
 
-    def candidates(self, vocabulary: Iterable[str]) -> set[int]:
-        """The rules that an item holding these (folded, distinct) words could match."""
+    def present(self, vocabulary: set[str]) -> set[str]:
+        """The item's words plus ``stem*`` for every prefix in use that starts one of them."""
+        if self._stems is None:
+            return vocabulary
+        text = _SEP + _SEP.join(vocabulary)
+        return vocabulary | {marker for _end, marker in self._stems.iter(text)}
+
+    def candidates(self, present: set[str]) -> list[int]:
+        """The rules, in order, that an item holding ``present`` (see ``present``) could match."""
         found: set[int] = set(self.always)
-        exact = self.exact
-        for word in vocabulary:
-            hit = exact.get(word)
-            if hit is not None:
-                found.update(hit)
-        if self.prefix:
-            prefix = self.prefix
-            lengths = self.prefix_lengths
-            for word in vocabulary:
-                for n in lengths:
-                    if n > len(word):
-                        break
-                    hit = prefix.get(word[:n])
-                    if hit is not None:
-                        found.update(hit)
-        return found
+        single = self.single
+        for member in single.keys() & present:
+            found.update(single[member])
+        pairs = self.pairs
+        for first in pairs.keys() & present:
+            seconds = pairs[first]
+            for second in seconds.keys() & present:
+                found.update(seconds[second])
+        sets = self.sets
+        kept = []
+        for i in found:
+            rule_sets = sets[i]
+            # most rules have one set: test it without building a generator
+            if not rule_sets or rule_sets[0] <= present:
+                kept.append(i)
+                continue
+            if len(rule_sets) > 1 and any(s <= present for s in rule_sets[1:]):
+                kept.append(i)
+        kept.sort()
+        return kept
 
 
-def required_words(node: CNode) -> frozenset[str]:
-    """Exact words every match of ``node`` contains: a candidate whose item lacks any of them is
-    dropped with one set comparison, before any evaluation ("Leopoldo López" needs both)."""
-    if isinstance(node, Term):
-        return frozenset(p.text for p in node.parts if p.kind == "word")
-    if isinstance(node, AliasSet):
-        sets = [required_words(t) for t in node.terms]
-        return frozenset.intersection(*sets) if sets else frozenset()
-    if isinstance(node, CNear):
-        return required_words(node.left) | required_words(node.right)
-    if isinstance(node, CAnd):
-        found: frozenset[str] = frozenset()
-        for child in node.children:
-            found |= required_words(child)
-        return found
-    if isinstance(node, COr):
-        return frozenset.intersection(*(required_words(c) for c in node.children))
-    return frozenset()  # NOT, link:
+def document_frequency(texts: Iterable[str]) -> dict[str, float]:
+    """The share of ``texts`` holding each word: which words are common in *this* news stream,
+    so that anchors avoid them (a word few rules use may still be in every other story)."""
+    counts: Counter[str] = Counter()
+    n = 0
+    for text in texts:
+        counts.update(set(words(text)))
+        n += 1
+    return {w: c / n for w, c in counts.items()} if n else {}

@@ -426,6 +426,14 @@ class Store:
             if (r := rows.get(url)) is not None
         ]
 
+    def recent_texts(self, limit: int) -> list[str]:
+        """Title and summary of the newest stored items (to learn which words are common)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(items.c.title, items.c.summary).order_by(items.c.id.desc()).limit(limit)
+            )
+            return [f"{r.title}\n{r.summary}" for r in rows]
+
     def count_items(self, since: datetime | None) -> int:
         query = select(func.count()).select_from(items)
         if since is not None:
