@@ -1139,6 +1139,8 @@ def profile(
     items: Sequence[NewsItem], specs: Sequence[RuleSpec], aliases: Mapping[str, list[str]]
 ) -> None:
     rules = compile_ruleset(specs, aliases)
+    if len(specs) >= TUNE_FROM_RULES:
+        rules.tune(LEARNED_FREQUENCY)
     engine_match(rules, items[0])
     profiler = cProfile.Profile()
     profiler.enable()

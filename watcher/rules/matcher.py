@@ -316,6 +316,9 @@ class Evaluation:
 def evaluate(node: CNode, doc: Document) -> Evaluation:
     """Evaluate a compiled query; spans under a NOT or a failed branch are not reported."""
     if isinstance(node, Term):
+        first = node.parts[0]
+        if first.kind == "word" and first.text not in doc.all_words():
+            return Evaluation(False)  # the common case for a candidate's other terms
         spans = [s for name in _fields(node.field) for s in _term_spans(node, doc, name)]
         return Evaluation(bool(spans), spans)
     if isinstance(node, AliasSet):
@@ -350,19 +353,21 @@ def evaluate(node: CNode, doc: Document) -> Evaluation:
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
     """The distinct matched texts in reading order (title, summary, content), ignoring case."""
-    unique = set(spans)
-    # A span inside a longer matched span ("Bensouda" in "Fatou Bensouda") adds nothing.
-    unique = {
-        s
-        for s in unique
-        if not any(
-            o != s and o.field == s.field and o.start <= s.start and s.end <= o.end for o in unique
-        )
-    }
-    ordered = sorted(unique, key=reading_order)
+    # Reading order, longest first among spans that start together, so that one sweep drops a
+    # span inside a longer matched span ("Bensouda" in "Fatou Bensouda"): it adds nothing.
+    ordered = sorted(set(spans), key=lambda s: (_ORDER[s.field], s.start, -s.end))
+    kept: list[Span] = []
+    field, reach = "", -1
+    for span in ordered:
+        if span.field == field and span.end <= reach:
+            continue
+        if span.field != field:
+            field, reach = span.field, -1
+        reach = max(reach, span.end)
+        kept.append(span)
     seen: set[str] = set()
     terms: list[str] = []
-    for span in ordered:
+    for span in kept:
         text = doc.surface(span)
         key = fold(text)
         if key not in seen:
