@@ -43,6 +43,9 @@ class Span:
     end: int
 
 
+Unit = tuple[Span, ...]  # one match of a NEAR operand: the words it is made of
+
+
 def link_host(link: str | None) -> str:
     """The host of a link, lower case, without a leading ``www.`` ("" when there is none)."""
     if not link:
@@ -274,78 +277,97 @@ def _alias_spans(alias: AliasSet, doc: Document, field_name: str) -> list[Span]:
     return [s for s in spans if s.start not in ends and s.end not in starts]
 
 
-def _near_spans(node: CNear, doc: Document) -> list[Span]:
-    left = evaluate(node.left, doc)
-    if not left.matched:
-        return []
-    right = evaluate(node.right, doc)
-    lefts: set[Span] = set()
-    rights: set[Span] = set()
-    for a in left.spans:
-        for b in right.spans:
-            if a.field != b.field:
-                continue
-            if a.end <= b.start:
-                gap = b.start - a.end
-            elif b.end <= a.start and not node.ordered:
-                gap = a.start - b.end
-            else:
-                continue  # overlapping spans are the same words; ONEAR wants A first
-            if gap <= node.distance:
-                lefts.add(a)
-                rights.add(b)
-    if not lefts:
-        return []
-    # A group's match is all of its terms ("a NEAR b" inside "(a NEAR b) NEAR c"); a plain term
-    # reports only the occurrences that stand near the other side.
-    if not isinstance(node.left, Term | AliasSet):
-        lefts = set(left.spans)
-    if not isinstance(node.right, Term | AliasSet):
-        rights = set(right.spans)
-    return [*lefts, *rights]
+def _close(a: Span, b: Span, distance: int, ordered: bool) -> bool:
+    """Same field, not overlapping, at most ``distance`` words between; ``a`` first if
+    ordered."""
+    if a.field != b.field:
+        return False
+    if a.end <= b.start:
+        return b.start - a.end <= distance
+    if b.end <= a.start:
+        return not ordered and a.start - b.end <= distance
+    return False  # overlapping spans are the same words, not two things near each other
+
+
+def _near(node: CNear, doc: Document, within: str | None) -> Evaluation:
+    """Pairs of a left and a right match close enough, field by field.
+
+    Each side is evaluated within one field at a time, so a group beside NEAR must match wholly
+    in the field where the pair stands. A match of a NEAR, for an enclosing NEAR, is the pair's
+    words: "(a NEAR/0 b) NEAR/0 c" needs c next to the a or the b of a pair that matched.
+    """
+    units: list[Unit] = []
+    used: set[Span] = set()
+    for name in (within,) if within is not None else TEXT_FIELDS:
+        left = evaluate(node.left, doc, name)
+        if not left.matched:
+            continue
+        right = evaluate(node.right, doc, name)
+        if not right.matched:
+            continue
+        for a in left.units:
+            for b in right.units:
+                if any(_close(x, y, node.distance, node.ordered) for x in a for y in b):
+                    units.append(a + b)
+                    used.update(a)
+                    used.update(b)
+    return Evaluation(bool(units), list(used), units)
 
 
 @dataclass(slots=True)
 class Evaluation:
-    """Whether a query matched, and the spans of the terms that made it match."""
+    """Whether a query matched, the spans of the terms that made it match, and (for an
+    enclosing NEAR) its occurrences: a term's own spans, a NEAR's matching pairs."""
 
     matched: bool
     spans: list[Span] = field(default_factory=list)
+    units: list[Unit] = field(default_factory=list)
 
 
-def evaluate(node: CNode, doc: Document) -> Evaluation:
-    """Evaluate a compiled query; spans under a NOT or a failed branch are not reported."""
+def _scope(own: str | None, within: str | None) -> Iterable[str]:
+    """The fields a term looks in: its own scope, narrowed to ``within`` (a NEAR's field)."""
+    if within is None:
+        return _fields(own)
+    return (within,) if own in (None, within) else ()
+
+
+def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluation:
+    """Evaluate a compiled query; spans under a NOT or a failed branch are not reported.
+    ``within`` limits every term to one field (the sides of a NEAR)."""
     if isinstance(node, Term):
         first = node.parts[0]
         if first.kind == "word" and first.text not in doc.all_words():
             return Evaluation(False)  # the common case for a candidate's other terms
-        spans = [s for name in _fields(node.field) for s in _term_spans(node, doc, name)]
-        return Evaluation(bool(spans), spans)
+        spans = [s for name in _scope(node.field, within) for s in _term_spans(node, doc, name)]
+        return Evaluation(bool(spans), spans, [(s,) for s in spans])
     if isinstance(node, AliasSet):
-        spans = [s for name in _fields(node.field) for s in _alias_spans(node, doc, name)]
-        return Evaluation(bool(spans), spans)
+        spans = [s for name in _scope(node.field, within) for s in _alias_spans(node, doc, name)]
+        return Evaluation(bool(spans), spans, [(s,) for s in spans])
     if isinstance(node, CAnd):
         spans = []
+        units = []
         for child in node.children:
-            result = evaluate(child, doc)
+            result = evaluate(child, doc, within)
             if not result.matched:
                 return Evaluation(False)
             spans.extend(result.spans)
-        return Evaluation(True, spans)
+            units.extend(result.units)
+        return Evaluation(True, spans, units)
     if isinstance(node, COr):
         matched = False
         spans = []
+        units = []
         for child in node.children:
-            result = evaluate(child, doc)
+            result = evaluate(child, doc, within)
             if result.matched:
                 matched = True
                 spans.extend(result.spans)
-        return Evaluation(matched, spans)
+                units.extend(result.units)
+        return Evaluation(matched, spans, units)
     if isinstance(node, CNot):
-        return Evaluation(not evaluate(node.child, doc).matched)
+        return Evaluation(not evaluate(node.child, doc, within).matched)
     if isinstance(node, CNear):
-        spans = _near_spans(node, doc)
-        return Evaluation(bool(spans), spans)
+        return _near(node, doc, within)
     host = doc.host
     on_domain = bool(host) and (host == node.domain or host.endswith("." + node.domain))
     return Evaluation(on_domain, [Span("link", 0, 0)] if on_domain else [])
