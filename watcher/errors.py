@@ -37,7 +37,3 @@ class QuerySyntaxError(WatcherError):
         self.column = column
         where = f" (at column {column})" if column is not None else ""
         super().__init__(f"{message}{where}")
-
-
-class FetchError(WatcherError):
-    """A feed could not be fetched; the message is the reason shown in ``watcher feeds``."""

@@ -486,4 +486,4 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
     )
 
 
-__all__ = ["LineDict", "LineList", "Settings", "config_path_from", "load_settings"]
+__all__ = ["Settings", "config_path_from", "load_settings"]
