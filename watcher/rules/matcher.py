@@ -339,10 +339,11 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
         if first.kind == "word" and first.text not in doc.all_words():
             return Evaluation(False)  # the common case for a candidate's other terms
         spans = [s for name in _scope(node.field, within) for s in _term_spans(node, doc, name)]
-        return Evaluation(bool(spans), spans, [(s,) for s in spans])
+        # occurrences as NEAR operands are wanted only inside a NEAR (``within`` set)
+        return Evaluation(bool(spans), spans, [(s,) for s in spans] if within else [])
     if isinstance(node, AliasSet):
         spans = [s for name in _scope(node.field, within) for s in _alias_spans(node, doc, name)]
-        return Evaluation(bool(spans), spans, [(s,) for s in spans])
+        return Evaluation(bool(spans), spans, [(s,) for s in spans] if within else [])
     if isinstance(node, CAnd):
         spans = []
         units = []
