@@ -388,14 +388,18 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
             field, reach = span.field, -1
         reach = max(reach, span.end)
         kept.append(span)
-    seen: set[str] = set()
+    seen: set[tuple[str, ...]] = set()
     terms: list[str] = []
     for span in kept:
-        text = doc.surface(span)
-        key = fold(text)
+        # the same words (case and accents aside) are one term, wherever they stand
+        key = (
+            (span.field, "")
+            if span.field == "link"
+            else tuple(doc.words[span.field][span.start : span.end])
+        )
         if key not in seen:
             seen.add(key)
-            terms.append(text)
+            terms.append(doc.surface(span))
     return terms
 
 
