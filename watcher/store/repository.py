@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
@@ -56,6 +56,22 @@ class PollOutcome:
     new_items: int
     hits: int
     alerts: int
+
+
+def _with_article(query: Select[Any], item_id: Any) -> Select[Any]:
+    """``query`` joined to its item and feed, with what an alert or a hit shows of them."""
+    return (
+        query.add_columns(
+            items.c.title,
+            items.c.link,
+            items.c.published,
+            feeds.c.name,
+            feeds.c.title.label("feed_title"),
+            feeds.c.url,
+        )
+        .join(items, items.c.id == item_id)
+        .join(feeds, feeds.c.id == items.c.feed_id)
+    )
 
 
 def _feed_name(row: Any) -> str:
@@ -286,18 +302,7 @@ class Store:
             return []
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(
-                    deliveries,
-                    items.c.title,
-                    items.c.link,
-                    items.c.summary,
-                    items.c.published,
-                    feeds.c.name,
-                    feeds.c.title.label("feed_title"),
-                    feeds.c.url,
-                )
-                .join(items, items.c.id == deliveries.c.item_id)
-                .join(feeds, feeds.c.id == items.c.feed_id)
+                _with_article(select(deliveries, items.c.summary), deliveries.c.item_id)
                 .where(deliveries.c.id.in_(list(ids)))
                 .order_by(deliveries.c.id)
             ).all()
@@ -363,19 +368,8 @@ class Store:
 
     def hits(self, rule: str | None, since: datetime | None, limit: int) -> list[HitView]:
         """Stored hits, newest first; ``limit`` 0 means all."""
-        query = (
-            select(
-                hits,
-                items.c.title,
-                items.c.link,
-                items.c.published,
-                feeds.c.name,
-                feeds.c.title.label("feed_title"),
-                feeds.c.url,
-            )
-            .join(items, items.c.id == hits.c.item_id)
-            .join(feeds, feeds.c.id == items.c.feed_id)
-            .order_by(hits.c.matched_at.desc(), hits.c.id.desc())
+        query = _with_article(select(hits), hits.c.item_id).order_by(
+            hits.c.matched_at.desc(), hits.c.id.desc()
         )
         if rule is not None:
             query = query.where(hits.c.rule_id == rule)
