@@ -31,8 +31,7 @@ class App:
 
 def build(settings: Settings) -> App:
     """Open the database (migrating it) and set up the channels."""
-    store = Store(settings.database_url)
-    store.migrate()
+    store = open_store(settings)
     tune_rules(settings, store)
     return App(settings, store, Channels(settings.channels))
 

@@ -26,11 +26,3 @@ def parse_duration(value: str | int | float) -> float:
     if seconds <= 0:
         raise ValueError(f"{value!r}: a duration must be more than zero")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest exact spelling of a duration (``300`` -> ``5m``)."""
-    for unit in ("d", "h", "m"):
-        if seconds >= _UNITS[unit] and seconds % _UNITS[unit] == 0:
-            return f"{int(seconds // _UNITS[unit])}{unit}"
-    return f"{seconds:g}s"

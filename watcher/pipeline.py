@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from watcher.fetcher import FetchResult, fetch
-from watcher.models import FeedSpec, Item, RuleHit
+from watcher.models import FeedSpec, FeedState, Item, RuleHit
 from watcher.parser import parse_feed
 from watcher.rules.ruleset import RuleSet
 from watcher.store import PollRecord, Store
@@ -55,12 +55,19 @@ class Pipeline:
     ) -> PollReport:
         state = await asyncio.to_thread(self.store.feed_state, feed_id)
         fetched = await fetch(session, spec.url, state.etag, state.last_modified)
-        return await asyncio.to_thread(self.process, spec, feed_id, fetched)
+        return await asyncio.to_thread(self.process, spec, feed_id, fetched, state)
 
-    def process(self, spec: FeedSpec, feed_id: int, fetched: FetchResult) -> PollReport:
-        """Everything after the network: parse, match, and commit (runs in a worker thread)."""
+    def process(
+        self,
+        spec: FeedSpec,
+        feed_id: int,
+        fetched: FetchResult,
+        state: FeedState | None = None,
+    ) -> PollReport:
+        """Everything after the network: parse, match, and commit (runs in a worker thread).
+        ``state`` is the feed's state read before the fetch, when the caller has it."""
         now = self.clock()
-        state = self.store.feed_state(feed_id)
+        state = state or self.store.feed_state(feed_id)
         rec = PollRecord(
             feed_id=feed_id, polled_at=now, next_poll=now + timedelta(seconds=spec.interval)
         )

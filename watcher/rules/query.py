@@ -93,7 +93,6 @@ class Not:
     child: Node
 
 
-Leaf = Term | AliasRef
 Node = Term | AliasRef | LinkDomain | Near | And | Or | Not
 
 _TOKEN_RE = re.compile(
