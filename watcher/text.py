@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import accumulate, compress
+from operator import add
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
@@ -19,13 +21,14 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 # import; it is slow to match, so it is used only for texts that hold marks after folding.
 _SIMPLE_WORD_RE = re.compile(r"[^\W_]+")
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
-_LATIN_ACCENTS_RE = re.compile("[\u0300-\u036f]+")  # Combining Diacritical Marks
 _MARKS = "".join(
     f"\\U{cp:08x}" for cp in range(0x300, 0x20000) if unicodedata.category(chr(cp))[0] == "M"
 )
 WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}])*")
 # Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners).
-_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_ASCII_RUN_RE = re.compile("[\x00-\x7f]+")
 
 # Tags that end a line or block: a space goes in their place so that "<p>a</p><p>b</p>" reads as
 # two words, while inline tags ("<b>Gua</b>idó") join their text as the reader sees it.
@@ -48,24 +51,51 @@ def html_to_text(markup: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
+def _fold_char(char: str) -> str:
+    """The folded form of one character: case folded, compatibility-decomposed, combining
+    accents dropped; a character that can stand neither in nor on a word (punctuation, symbols,
+    spaces) becomes a space, which separates words exactly as it did."""
+    if not char.isalnum() and unicodedata.category(char)[0] != "M":
+        return " "
+    decomposed = unicodedata.normalize("NFKD", char.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table of ``_fold_char``, filled as characters are met (a text holds
+    few distinct ones; there are not many in all)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        found = self[code] = char if code < 128 else _fold_char(char)
+        return found
+
+
+_FOLD_TABLE = _FoldTable()
+_FEW = 40  # distinct non-ASCII characters up to which replacing each beats translating all
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form of a word or text: Guaidó -> guaido, NICOLÁS -> nicolas.
 
     Folding is per character, so folding a whole text and then splitting it gives the same words
     as splitting first and folding each word: items are folded whole (fast), queries per word.
+    English and Spanish text comes out ASCII, which the rest of the engine reads fastest.
     """
     if text.isascii():
         return text.lower()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    # Latin-script text (English, Spanish, French...): its accents are all in one block.
-    latin = _LATIN_ACCENTS_RE.sub("", decomposed)
-    if latin.isascii():
-        return latin
-    # Look at each distinct character once, not at every character of a long text; a text holds
-    # few distinct accents, and str.replace is far faster than str.translate.
-    for accent in [c for c in set(decomposed) if unicodedata.combining(c)]:
-        decomposed = decomposed.replace(accent, "")
-    return decomposed
+    # Look at each distinct character once: a news text holds a few accented letters and
+    # quotes, and replacing each of them is far faster than decomposing the whole text.
+    distinct = set(_ASCII_RUN_RE.sub("", text))
+    if len(distinct) <= _FEW:
+        table = _FOLD_TABLE
+        for char in distinct:
+            folded = table[ord(char)]
+            if folded != char:
+                text = text.replace(char, folded)
+    else:  # Chinese, Japanese, ...: one pass through the table
+        text = text.translate(_FOLD_TABLE)
+    return text.lower()
 
 
 # ASCII fast path: letters lowered, digits kept, every other byte a separator.
@@ -94,7 +124,7 @@ def normalize_text(text: str) -> str:
     joiners): the form whose character offsets ``word_spans`` refer to."""
     if text.isascii():
         return text
-    if _INVISIBLE_RE.search(text):
+    if any(char in text for char in _INVISIBLE):  # six scans in C beat one regex search
         text = _INVISIBLE_RE.sub("", text)
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
@@ -121,3 +151,23 @@ def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int
         n = len(split_words(fold(m.group())))  # folding can split a word (rare compatibility chars)
         spans.extend([(m.start(), m.end())] * n)
     return spans
+
+
+def aligned_word_spans(normalized: str, folded: str) -> list[tuple[int, int]] | None:
+    """Word spans of ``normalized`` read off its folded form, when folding kept every character
+    in place (all English and most Spanish text): no regex match per word, just C loops.
+
+    ``None`` when the folded text is not ASCII or not of the same length: use ``word_spans``.
+    Equal lengths do not prove that every character stayed in place (one character folding to
+    two and a lone accent vanishing elsewhere cancel out): callers check the text they cut.
+    """
+    if len(folded) != len(normalized) or not folded.isascii():
+        return None
+    parts = folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split(" ")
+    lengths = list(map(len, parts))
+    before = list(accumulate(lengths, initial=0))  # characters of the parts before each part
+    found = list(compress(range(len(parts)), lengths))  # the parts that are words
+    # part i starts after the i spaces that separate the parts before it
+    starts = list(map(add, map(before.__getitem__, found), found))
+    ends = list(map(add, starts, map(lengths.__getitem__, found)))
+    return list(zip(starts, ends, strict=True))

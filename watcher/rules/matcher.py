@@ -23,7 +23,14 @@ from watcher.rules.query import (
     Or,
     Term,
 )
-from watcher.text import fold, html_to_text, normalize_text, split_words, word_spans
+from watcher.text import (
+    aligned_word_spans,
+    fold,
+    html_to_text,
+    normalize_text,
+    split_words,
+    word_spans,
+)
 
 _GAP = "\x00"  # a word no query can hold: keeps phrases from running across feed name and tags
 _ORDER = {name: i for i, name in enumerate((*FIELDS, "link"))}
@@ -60,36 +67,41 @@ def link_host(link: str | None) -> str:
 class Document:
     """The searchable form of one item: folded words per field, its link's host, its feed."""
 
-    __slots__ = ("_all", "_index", "_spans", "host", "text", "vocabulary", "words")
+    __slots__ = ("_all", "_folded", "_index", "_spans", "_vocabulary", "host", "text", "words")
 
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
     ) -> None:
         self.text: dict[str, str] = {}
+        self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
         self.words: dict[str, list[str]] = {}
-        self.vocabulary: dict[str, set[str]] = {}  # distinct words: most terms need no more
+        self._vocabulary: dict[str, set[str]] = {}  # per field, built when first needed
         self._index: dict[str, dict[str, list[int]]] = {}  # positions, built when first needed
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self.host = link_host(link)
+        every: list[str] = []
         for name in TEXT_FIELDS:
             text = fields.get(name) or ""
             if text:
                 text = normalize_text(text)
-                self._add(name, split_words(fold(text)))
+                folded = self._folded[name] = fold(text)
+                found = split_words(folded)
+                every += found
             else:
-                self._add(name, [])
+                found = []
+            self.words[name] = found
             self.text[name] = text
         # feed: its name and each of its tags, as separate runs of words
         self.text["feed"] = " | ".join(feed)
+        found = []
         if feed:
             segments = [split_words(fold(normalize_text(s))) for s in feed if s]
-            self._add("feed", [w for seg in segments for w in (*seg, _GAP)][:-1])
-        else:
-            self._add("feed", [])
-
-    def _add(self, name: str, found: list[str]) -> None:
-        self.words[name] = found
-        self.vocabulary[name] = set(found)
+            found = [w for seg in segments for w in (*seg, _GAP)][:-1]
+            every += found
+        self.words["feed"] = found
+        # Every distinct word of the item, in one set: presearch and the first test of most
+        # terms need no more, so per-field sets are built only for the few terms that look.
+        self._all: set[str] = set(every)
 
     @classmethod
     def from_html(
@@ -105,10 +117,14 @@ class Document:
         return cls({k: html_to_text(v) for k, v in texts.items()}, link, feed)
 
     def all_words(self) -> set[str]:
-        """Every distinct word of every field (computed once)."""
-        found: set[str] | None = getattr(self, "_all", None)
+        """Every distinct word of every field."""
+        return self._all
+
+    def vocabulary(self, field_name: str) -> set[str]:
+        """The distinct words of one field."""
+        found = self._vocabulary.get(field_name)
         if found is None:
-            found = self._all = set().union(*(v for v in self.vocabulary.values() if v))
+            found = self._vocabulary[field_name] = set(self.words[field_name])
         return found
 
     def positions(self, field_name: str) -> dict[str, list[int]]:
@@ -125,17 +141,44 @@ class Document:
             self._index[field_name] = index
         return index
 
+    def word_spans(self, field_name: str) -> list[tuple[int, int]] | None:
+        """Character spans in ``text[field_name]`` of its words (None if they cannot be told).
+
+        Read off the folded text when folding kept the length (checked per cut in
+        ``surface``); otherwise found by the regex, and then the folded text is dropped, so
+        that only spans that need a check get one."""
+        spans = self._spans.get(field_name)
+        if spans is None:
+            text = self.text[field_name]
+            count = len(self.words[field_name])
+            folded = self._folded.get(field_name)
+            spans = aligned_word_spans(text, folded) if folded is not None else None
+            if spans is None or len(spans) != count:
+                spans = word_spans(text, count)
+                self._folded.pop(field_name, None)
+            self._spans[field_name] = spans
+        return spans if len(spans) == len(self.words[field_name]) else None
+
     def surface(self, span: Span) -> str:
         """The text of a span as the reader saw it (case and accents kept)."""
         if span.field == "link":
             return self.host
         words = self.words[span.field]
         if span.field in TEXT_FIELDS:
-            spans = self._spans.get(span.field)
-            if spans is None:
-                spans = self._spans[span.field] = word_spans(self.text[span.field], len(words))
-            if len(spans) == len(words):
-                return self.text[span.field][spans[span.start][0] : spans[span.end - 1][1]]
+            spans = self.word_spans(span.field)
+            if spans is not None:
+                full = self.text[span.field]
+                start, end = spans[span.start][0], spans[span.end - 1][1]
+                text = full[start:end]
+                # fold works per character: a cut in place folds to the same cut of the folded
+                folded = self._folded.get(span.field)
+                if full.isascii() or folded is None or fold(text) == folded[start:end]:
+                    return text
+                # folding moved characters about: find the words the slow way
+                spans = self._spans[span.field] = word_spans(full, len(words))
+                self._folded.pop(span.field, None)
+                if len(spans) == len(words):
+                    return full[spans[span.start][0] : spans[span.end - 1][1]]
         return " ".join(words[span.start : span.end])
 
 
@@ -238,7 +281,7 @@ def _occurrences(words: list[str], word: str) -> list[int]:
 
 def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
     first = term.parts[0]
-    if first.kind == "word" and first.text not in doc.vocabulary[field_name]:
+    if first.kind == "word" and first.text not in doc.vocabulary(field_name):
         return []
     words = doc.words[field_name]
     if first.kind == "word":
@@ -410,7 +453,7 @@ def snippet(doc: Document, spans: Sequence[Span], words_around: int = 12) -> str
         return ""
     name = text_spans[0].field
     text = doc.text[name]
-    offsets = word_spans(text, len(doc.words[name]))
+    offsets = word_spans(text, len(doc.words[name]))  # exact, not the fast path: context too
     if len(offsets) != len(doc.words[name]):
         return ""
     marked = sorted({(s.start, s.end) for s in text_spans if s.field == name})

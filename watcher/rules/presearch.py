@@ -117,34 +117,34 @@ class PresearchIndex:
                     continue
                 first, second, *_ = sorted(req, key=cost)
                 self.pairs.setdefault(first, {}).setdefault(second, []).append(i)
-        # Every prefix any set uses, in one Aho-Corasick automaton: an item's prefixes are then
-        # found in one pass over its words ("\x01venezuela\x01caracas" against "\x01venez").
-        stems = {m[:-1] for sets in self.sets for s in sets for m in s if m[-1] == "*"}
-        self._stems: ahocorasick.Automaton | None = None
-        if stems:
-            self._stems = ahocorasick.Automaton()
-            for stem in stems:
-                self._stems.add_word(_SEP + stem, stem + "*")
-            self._stems.make_automaton()
+        # Every first anchor and every prefix in use go into one Aho-Corasick automaton, run
+        # once over the item's distinct words joined by a separator: an exact word is found
+        # as "\x01word\x01", a prefix as "\x01stem". One pass in C replaces a hash lookup per
+        # word of the item in each table, and finds the prefixes at the same time.
+        self._automaton = ahocorasick.Automaton()
+        stems = {m for sets in self.sets for s in sets for m in s if m[-1] == "*"}
+        for member in self.single.keys() | self.pairs.keys() | stems:
+            key = _SEP + member[:-1] if member[-1] == "*" else _SEP + member + _SEP
+            entry = (member, self.single.get(member, ()), self.pairs.get(member, {}))
+            self._automaton.add_word(key, entry)
+        self._automaton.make_automaton()
 
-    def present(self, vocabulary: set[str]) -> set[str]:
-        """The item's words plus ``stem*`` for every prefix in use that starts one of them."""
-        if self._stems is None:
-            return vocabulary
-        text = _SEP + _SEP.join(vocabulary)
-        return vocabulary | {marker for _end, marker in self._stems.iter(text)}
-
-    def candidates(self, present: set[str]) -> list[int]:
-        """The rules, in order, that an item holding ``present`` (see ``present``) could match."""
+    def candidates(self, vocabulary: set[str]) -> list[int]:
+        """The rules, in order, that an item holding the words ``vocabulary`` could match."""
         found: set[int] = set(self.always)
-        single = self.single
-        for member in single.keys() & present:
-            found.update(single[member])
-        pairs = self.pairs
-        for first in pairs.keys() & present:
-            seconds = pairs[first]
-            for second in seconds.keys() & present:
-                found.update(seconds[second])
+        text = _SEP + _SEP.join(vocabulary) + _SEP
+        # one entry per anchor or prefix, however many of the item's words start with it
+        hit = {entry[0]: entry for _end, entry in self._automaton.iter(text)}
+        if not hit:
+            return sorted(found)
+        stems = [member for member in hit if member[-1] == "*"]
+        present = vocabulary.union(stems) if stems else vocabulary
+        for _member, singles, seconds in hit.values():
+            if singles:
+                found.update(singles)
+            if seconds:
+                for second in seconds.keys() & present:
+                    found.update(seconds[second])
         sets = self.sets
         kept = []
         for i in found:

@@ -185,8 +185,7 @@ class RuleSet:
         self, doc: Document, only: str | None, language: str | None
     ) -> Iterator[tuple[RuleSpec, list[Span]]]:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
-        present = self.index.present(doc.all_words())
-        for i in self.index.candidates(present):
+        for i in self.index.candidates(doc.all_words()):
             spec = self.rules[i].spec
             if (only is not None and spec.id != only) or not speaks(spec.lang, language):
                 continue

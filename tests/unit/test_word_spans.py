@@ -1,0 +1,117 @@
+"""Matched terms are shown as the reader saw them: the fast way of finding each word in the text
+(read off the folded text when folding kept characters in place) must cut exactly what the
+slow, regex-per-word way cuts, whatever the text holds."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watcher.rules.matcher import Document, Span
+from watcher.text import aligned_word_spans, fold, normalize_text, split_words, word_spans
+
+# Pieces that stress the fast path: accents (precomposed and combining), letters that fold to
+# two ("ß", "ﬁ"), a lone combining accent, other scripts, digits, punctuation, invisible
+# characters, and plain English and Spanish words.
+PIECES = [
+    "Maduro",
+    "Guaidó",
+    "NICOLÁS",
+    "Bensouda",
+    "straße",
+    "ﬁscal",
+    "e\u0301",
+    "\u0301",
+    "Olúṣẹ́gun",
+    "Ελλάδα",
+    "Москва",
+    "東京",
+    "Ⅻ",
+    "\uff12\uff10\uff12\uff14",  # full-width 2024
+    "İstanbul",
+    "año",
+    "d'Hondt",
+    "U.S.",
+    "-",
+    ",",
+    " ",
+    "  ",
+    "\u00ad",
+    "\u200b",
+    "…",
+    "1,5",
+    "x",
+]
+
+texts = st.lists(st.sampled_from(PIECES), min_size=1, max_size=12).map(" ".join) | st.text(
+    max_size=40
+)
+
+
+def slow_surfaces(text: str) -> list[str]:
+    normalized = normalize_text(text)
+    spans = word_spans(normalized, len(split_words(fold(normalized))))
+    return [normalized[a:b] for a, b in spans]
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_each_word_is_cut_from_the_text_as_the_slow_way_cuts_it(text: str) -> None:
+    doc = Document({"summary": text})
+    words = doc.words["summary"]
+    expected = slow_surfaces(text)
+    if len(expected) != len(words):
+        return  # the slow way cannot tell either: surfaces fall back to the folded words
+    assert [doc.surface(Span("summary", k, k + 1)) for k in range(len(words))] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts)
+def test_a_phrase_surface_runs_from_its_first_word_to_its_last(text: str) -> None:
+    doc = Document({"summary": text})
+    words = doc.words["summary"]
+    expected = slow_surfaces(text)
+    if len(words) < 2 or len(expected) != len(words):
+        return
+    whole = doc.surface(Span("summary", 0, len(words)))
+    assert whole.startswith(expected[0])
+    assert whole.endswith(expected[-1])
+    assert split_words(fold(whole)) == words
+
+
+def test_folding_that_moves_characters_is_caught() -> None:
+    # "ß" folds to two letters and the lone accent to none: same length, shifted words.
+    text = "straße x\u0301 Maduro Guaidó"
+    normalized = normalize_text(text)
+    assert len(fold(normalized)) == len(normalized)
+    doc = Document({"summary": text})
+    assert [doc.surface(Span("summary", k, k + 1)) for k in range(4)] == [
+        "straße",
+        "x\u0301",
+        "Maduro",
+        "Guaidó",
+    ]
+
+
+def test_english_and_spanish_take_the_fast_path() -> None:
+    for text in ("Karim Khan, the ICC prosecutor", "El fiscal de la CPI visitó Caracas"):
+        normalized = normalize_text(text)
+        assert aligned_word_spans(normalized, fold(normalized)) == word_spans(normalized)
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_folding_a_whole_text_reads_the_words_that_folding_each_word_reads(text: str) -> None:
+    # Queries are folded word by word, items whole: both must see the same words.
+    normalized = normalize_text(text)
+    whole = split_words(fold(normalized))
+    each = [w for a, b in word_spans(normalized) for w in split_words(fold(normalized[a:b]))]
+    assert whole == each
+
+
+def test_many_scripts_at_once_fold_as_each_character_alone() -> None:
+    # Past a few dozen distinct characters the text is translated in one pass, not replaced
+    # character by character: the two ways must agree.
+    text = "".join(chr(c) for c in range(0x4E00, 0x4E60)) + " NICOLÁS Guaidó’s"
+    assert fold(text) == "".join(fold(c) for c in text)
+    assert split_words(fold(text))[-3:] == ["nicolas", "guaido", "s"]
