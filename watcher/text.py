@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import accumulate, compress
-from operator import add
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
@@ -28,7 +26,7 @@ WORD_RE = re.compile(rf"[^\W_](?:[^\W_]|[{_MARKS}])*")
 # Invisible characters that sit inside words in real feeds (soft hyphen, zero-width joiners).
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
-_ASCII_RUN_RE = re.compile("[\x00-\x7f]+")
+_ASCII_BYTES = bytes(range(128))
 
 # Tags that end a line or block: a space goes in their place so that "<p>a</p><p>b</p>" reads as
 # two words, while inline tags ("<b>Gua</b>idó") join their text as the reader sees it.
@@ -86,7 +84,11 @@ def fold(text: str) -> str:
         return text.lower()
     # Look at each distinct character once: a news text holds a few accented letters and
     # quotes, and replacing each of them is far faster than decomposing the whole text.
-    distinct = set(_ASCII_RUN_RE.sub("", text))
+    distinct = set(
+        text.encode("utf-8", "surrogatepass")
+        .translate(None, _ASCII_BYTES)  # drops every ASCII byte, in C
+        .decode("utf-8", "surrogatepass")
+    )
     if len(distinct) <= _FEW:
         table = _FOLD_TABLE
         for char in distinct:
@@ -153,21 +155,17 @@ def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int
     return spans
 
 
-def aligned_word_spans(normalized: str, folded: str) -> list[tuple[int, int]] | None:
-    """Word spans of ``normalized`` read off its folded form, when folding kept every character
-    in place (all English and most Spanish text): no regex match per word, just C loops.
+def word_start(spaced: str, index: int) -> int:
+    """Offset of word ``index`` in a text whose words are separated by whitespace only (see
+    ``spaced_words``): the length of what ``str.split`` leaves after that many words, in C,
+    with no object per word beyond the split ones."""
+    return len(spaced) - len(spaced.split(None, index)[-1])
 
-    ``None`` when the folded text is not ASCII or not of the same length: use ``word_spans``.
-    Equal lengths do not prove that every character stayed in place (one character folding to
-    two and a lone accent vanishing elsewhere cancel out): callers check the text they cut.
-    """
-    if len(folded) != len(normalized) or not folded.isascii():
+
+def spaced_words(folded: str) -> str | None:
+    """An ASCII folded text with every character that is not part of a word made a space: its
+    words stand where they stood, so offsets read here are offsets in the text it came from
+    (when folding kept the length). ``None`` for a text that is not ASCII after folding."""
+    if not folded.isascii():
         return None
-    parts = folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split(" ")
-    lengths = list(map(len, parts))
-    before = list(accumulate(lengths, initial=0))  # characters of the parts before each part
-    found = list(compress(range(len(parts)), lengths))  # the parts that are words
-    # part i starts after the i spaces that separate the parts before it
-    starts = list(map(add, map(before.__getitem__, found), found))
-    ends = list(map(add, starts, map(lengths.__getitem__, found)))
-    return list(zip(starts, ends, strict=True))
+    return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii")

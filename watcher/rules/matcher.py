@@ -24,12 +24,13 @@ from watcher.rules.query import (
     Term,
 )
 from watcher.text import (
-    aligned_word_spans,
     fold,
     html_to_text,
     normalize_text,
+    spaced_words,
     split_words,
     word_spans,
+    word_start,
 )
 
 _GAP = "\x00"  # a word no query can hold: keeps phrases from running across feed name and tags
@@ -67,16 +68,25 @@ def link_host(link: str | None) -> str:
 class Document:
     """The searchable form of one item: folded words per field, its link's host, its feed."""
 
-    __slots__ = ("_all", "_folded", "_index", "_spans", "_vocabulary", "host", "text", "words")
+    __slots__ = (
+        "_all",
+        "_folded",
+        "_joined",
+        "_spaced",
+        "_spans",
+        "host",
+        "text",
+        "words",
+    )
 
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
     ) -> None:
         self.text: dict[str, str] = {}
         self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
+        self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
-        self._vocabulary: dict[str, set[str]] = {}  # per field, built when first needed
-        self._index: dict[str, dict[str, list[int]]] = {}  # positions, built when first needed
+        self._joined: dict[str, str] = {}  # per field, built when first needed
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self.host = link_host(link)
         every: list[str] = []
@@ -100,7 +110,7 @@ class Document:
             every += found
         self.words["feed"] = found
         # Every distinct word of the item, in one set: presearch and the first test of most
-        # terms need no more, so per-field sets are built only for the few terms that look.
+        # terms need no more, so a field's words are joined for search only when a term looks in it.
         self._all: set[str] = set(every)
 
     @classmethod
@@ -120,66 +130,57 @@ class Document:
         """Every distinct word of every field."""
         return self._all
 
-    def vocabulary(self, field_name: str) -> set[str]:
-        """The distinct words of one field."""
-        found = self._vocabulary.get(field_name)
+    def joined(self, field_name: str) -> str:
+        """A field's words joined by single spaces, with a space at each end: phrases and
+        words are found in it by string search, positions by counting spaces."""
+        found = self._joined.get(field_name)
         if found is None:
-            found = self._vocabulary[field_name] = set(self.words[field_name])
+            words = self.words[field_name]
+            found = self._joined[field_name] = " " + " ".join(words) + " " if words else " "
         return found
-
-    def positions(self, field_name: str) -> dict[str, list[int]]:
-        """word -> its positions in a field; built on first use (phrases, NEAR)."""
-        index = self._index.get(field_name)
-        if index is None:
-            index = {}
-            for pos, word in enumerate(self.words[field_name]):
-                found = index.get(word)
-                if found is None:
-                    index[word] = [pos]
-                else:
-                    found.append(pos)
-            self._index[field_name] = index
-        return index
-
-    def word_spans(self, field_name: str) -> list[tuple[int, int]] | None:
-        """Character spans in ``text[field_name]`` of its words (None if they cannot be told).
-
-        Read off the folded text when folding kept the length (checked per cut in
-        ``surface``); otherwise found by the regex, and then the folded text is dropped, so
-        that only spans that need a check get one."""
-        spans = self._spans.get(field_name)
-        if spans is None:
-            text = self.text[field_name]
-            count = len(self.words[field_name])
-            folded = self._folded.get(field_name)
-            spans = aligned_word_spans(text, folded) if folded is not None else None
-            if spans is None or len(spans) != count:
-                spans = word_spans(text, count)
-                self._folded.pop(field_name, None)
-            self._spans[field_name] = spans
-        return spans if len(spans) == len(self.words[field_name]) else None
 
     def surface(self, span: Span) -> str:
         """The text of a span as the reader saw it (case and accents kept)."""
         if span.field == "link":
             return self.host
         words = self.words[span.field]
-        if span.field in TEXT_FIELDS:
-            spans = self.word_spans(span.field)
-            if spans is not None:
-                full = self.text[span.field]
-                start, end = spans[span.start][0], spans[span.end - 1][1]
-                text = full[start:end]
-                # fold works per character: a cut in place folds to the same cut of the folded
-                folded = self._folded.get(span.field)
-                if full.isascii() or folded is None or fold(text) == folded[start:end]:
-                    return text
-                # folding moved characters about: find the words the slow way
-                spans = self._spans[span.field] = word_spans(full, len(words))
-                self._folded.pop(span.field, None)
-                if len(spans) == len(words):
-                    return full[spans[span.start][0] : spans[span.end - 1][1]]
-        return " ".join(words[span.start : span.end])
+        if span.field not in TEXT_FIELDS:
+            return " ".join(words[span.start : span.end])
+        full = self.text[span.field]
+        cut = self._fast_cut(span)
+        if cut is not None:
+            return full[cut[0] : cut[1]]
+        spans = self._spans.get(span.field)
+        if spans is None:
+            spans = self._spans[span.field] = word_spans(full, len(words))
+        if len(spans) != len(words):
+            return " ".join(words[span.start : span.end])
+        return full[spans[span.start][0] : spans[span.end - 1][1]]
+
+    def _fast_cut(self, span: Span) -> tuple[int, int] | None:
+        """Where a span stands in its text, read off the folded text, for texts whose folding
+        kept every character in place (all English and most Spanish): no regex over the text.
+        ``None`` when that cannot be trusted."""
+        folded = self._folded.get(span.field)
+        text = self.text[span.field]
+        if folded is None or len(folded) != len(text):
+            return None
+        spaced = self._spaced.get(span.field, "")
+        if spaced == "":
+            spaced = self._spaced[span.field] = spaced_words(folded)
+        if spaced is None:
+            return None
+        words = self.words[span.field]
+        start = word_start(spaced, span.start)
+        last = span.end - 1
+        end = (start if last == span.start else word_start(spaced, last)) + len(words[last])
+        # Equal lengths do not prove that every character stayed in place (one character
+        # folding to two and a lone accent vanishing elsewhere cancel out); folding works per
+        # character, so a cut in place folds to the same cut of the folded text.
+        if text.isascii() or fold(text[start:end]) == folded[start:end]:
+            return start, end
+        self._folded.pop(span.field)  # moved about: the slow way for this field from now on
+        return None
 
 
 # -- compiled query nodes -------------------------------------------------------------------------
@@ -266,33 +267,28 @@ def _fields(scope: str | None) -> Iterable[str]:
     return TEXT_FIELDS if scope is None else (scope,)
 
 
-def _occurrences(words: list[str], word: str) -> list[int]:
-    """Positions of ``word``: ``list.index`` scans in C, quicker than building a position index
-    for the one or two words a rule asks about."""
+def _starts(joined: str, pattern: str) -> list[int]:
+    """Word positions where ``pattern`` (" word ", " two words " or " prefix") begins in a
+    field's words joined by spaces: string search and counting spaces, both in C."""
     found = []
-    try:
-        i = words.index(word)
-        while True:
-            found.append(i)
-            i = words.index(word, i + 1)
-    except ValueError:
-        return found
+    at = joined.find(pattern)
+    while at >= 0:
+        found.append(joined.count(" ", 0, at))  # one space before each word before it
+        at = joined.find(pattern, at + 1)  # from the next character: the space is shared
+    return found
 
 
 def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
-    first = term.parts[0]
-    if first.kind == "word" and first.text not in doc.vocabulary(field_name):
-        return []
-    words = doc.words[field_name]
-    if first.kind == "word":
-        starts = _occurrences(words, first.text)
-    else:
-        index = doc.positions(field_name)
-        starts = sorted(p for w, ps in index.items() if w.startswith(first.text) for p in ps)
-    if len(term.parts) == 1:
-        return [Span(field_name, s, s + 1) for s in starts]
-    spans = []
     n = len(term.parts)
+    if term.pattern:  # exact words: one search for the whole phrase
+        return [Span(field_name, s, s + n) for s in _starts(doc.joined(field_name), term.pattern)]
+    first = term.parts[0]
+    pattern = " " + first.text + (" " if first.kind == "word" else "")  # a prefix: " venez"
+    starts = _starts(doc.joined(field_name), pattern)
+    if n == 1:
+        return [Span(field_name, s, s + 1) for s in starts]
+    words = doc.words[field_name]
+    spans = []
     for s in starts:
         if s + n > len(words):
             continue

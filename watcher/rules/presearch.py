@@ -142,8 +142,9 @@ class PresearchIndex:
         for _member, singles, seconds in hit.values():
             if singles:
                 found.update(singles)
-            if seconds:
-                for second in seconds.keys() & present:
+            # most first anchors have one or two second anchors: a loop beats a set operation
+            for second in seconds:
+                if second in present:
                     found.update(seconds[second])
         sets = self.sets
         kept = []

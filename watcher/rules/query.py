@@ -16,6 +16,7 @@ searching for the word "or" would lose every alert.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from dataclasses import dataclass
@@ -43,12 +44,16 @@ class Term:
 
     parts: tuple[Part, ...]
     field: str | None = None
+    # " a b " for a term of exact words: found in a document's words joined by spaces with one
+    # string search in C ("" when a part is a prefix or any word)
+    pattern: str = dataclasses.field(default="", compare=False)
 
 
 @lru_cache(maxsize=500_000)
-def _term(parts: tuple[Part, ...], field: str | None) -> Term:
+def _term(parts: tuple[Part, ...], scope: str | None) -> Term:
     """One shared object per distinct term: 100,000 rules repeat the same words a lot."""
-    return Term(parts, field)
+    exact = all(p.kind == "word" for p in parts)
+    return Term(parts, scope, " " + " ".join(p.text for p in parts) + " " if exact else "")
 
 
 @dataclass(frozen=True, slots=True)
