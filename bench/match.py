@@ -1012,7 +1012,7 @@ def measure(
         total = 0
         for item in items[:500]:
             doc = Document({"title": item.title, "summary": item.summary, "content": ""})
-            total += len(index.candidates(doc.all_words()))
+            total += len(index.candidates(doc.everything))
         row.candidates = total / min(500, len(items))
     del rules
     gc.collect()

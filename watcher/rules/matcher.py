@@ -34,6 +34,7 @@ from watcher.text import (
 )
 
 _GAP = "\x00"  # a word no query can hold: keeps phrases from running across feed name and tags
+_FIELD_END = "\x02"  # the same between fields in ``Document.everything``
 _ORDER = {name: i for i, name in enumerate((*FIELDS, "link"))}
 
 
@@ -66,18 +67,15 @@ def link_host(link: str | None) -> str:
 
 
 class Document:
-    """The searchable form of one item: folded words per field, its link's host, its feed."""
+    """The searchable form of one item: folded words per field, its link's host, its feed.
 
-    __slots__ = (
-        "_all",
-        "_folded",
-        "_joined",
-        "_spaced",
-        "_spans",
-        "host",
-        "text",
-        "words",
-    )
+    All the words also stand in one string, ``everything``: " title words \x02 summary words
+    \x02 content words \x02 feed words ", one space between words. A word, a phrase or a
+    prefix is then found with one string search in C (" karim khan ", " venez"), its position
+    by counting the spaces before it, and presearch runs its automaton over the same string.
+    """
+
+    __slots__ = ("_bounds", "_folded", "_spaced", "_spans", "everything", "host", "text", "words")
 
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
@@ -86,20 +84,16 @@ class Document:
         self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
         self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
-        self._joined: dict[str, str] = {}  # per field, built when first needed
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self.host = link_host(link)
-        every: list[str] = []
         for name in TEXT_FIELDS:
             text = fields.get(name) or ""
             if text:
                 text = normalize_text(text)
                 folded = self._folded[name] = fold(text)
-                found = split_words(folded)
-                every += found
+                self.words[name] = split_words(folded)
             else:
-                found = []
-            self.words[name] = found
+                self.words[name] = []
             self.text[name] = text
         # feed: its name and each of its tags, as separate runs of words
         self.text["feed"] = " | ".join(feed)
@@ -107,11 +101,16 @@ class Document:
         if feed:
             segments = [split_words(fold(normalize_text(s))) for s in feed if s]
             found = [w for seg in segments for w in (*seg, _GAP)][:-1]
-            every += found
         self.words["feed"] = found
-        # Every distinct word of the item, in one set: presearch and the first test of most
-        # terms need no more, so a field's words are joined for search only when a term looks in it.
-        self._all: set[str] = set(every)
+        parts = [" ".join(self.words[name]) for name in FIELDS]
+        self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
+        # each field's stretch of ``everything``: from the space before its first word to the
+        # space after its last, so that " word " patterns found in it are the field's own
+        self._bounds: dict[str, tuple[int, int]] = {}
+        at = 0
+        for name, part in zip(FIELDS, parts, strict=True):
+            self._bounds[name] = (at, at + len(part) + 2)
+            at += len(part) + 3
 
     @classmethod
     def from_html(
@@ -126,17 +125,27 @@ class Document:
         texts = {"title": title, "summary": summary, "content": content}
         return cls({k: html_to_text(v) for k, v in texts.items()}, link, feed)
 
-    def all_words(self) -> set[str]:
-        """Every distinct word of every field."""
-        return self._all
-
-    def joined(self, field_name: str) -> str:
-        """A field's words joined by single spaces, with a space at each end: phrases and
-        words are found in it by string search, positions by counting spaces."""
-        found = self._joined.get(field_name)
-        if found is None:
-            words = self.words[field_name]
-            found = self._joined[field_name] = " " + " ".join(words) + " " if words else " "
+    def find(self, pattern: str, fields: tuple[str, ...]) -> list[tuple[str, int]]:
+        """(field, word position) of every place ``pattern`` (" word ", " two words ",
+        " prefix") begins in the given fields."""
+        everything = self.everything
+        bounds = self._bounds
+        if fields is TEXT_FIELDS:  # the usual case: one search over title, summary, content
+            lo, hi = bounds["title"][0], bounds["content"][1]
+        elif len(fields) == 1:
+            lo, hi = bounds[fields[0]]
+        else:
+            return [found for name in fields for found in self.find(pattern, (name,))]
+        at = everything.find(pattern, lo, hi)
+        found: list[tuple[str, int]] = []
+        while at >= 0:
+            for name in fields:
+                start, end = bounds[name]
+                if at < end:
+                    # one space before each word before it, counted in C
+                    found.append((name, everything.count(" ", start, at)))
+                    break
+            at = everything.find(pattern, at + 1, hi)  # the space between words is shared
         return found
 
     def surface(self, span: Span) -> str:
@@ -263,38 +272,23 @@ def has_positive_term(node: CNode) -> bool:
 # -- evaluation ---------------------------------------------------------------------------------
 
 
-def _fields(scope: str | None) -> Iterable[str]:
-    return TEXT_FIELDS if scope is None else (scope,)
-
-
-def _starts(joined: str, pattern: str) -> list[int]:
-    """Word positions where ``pattern`` (" word ", " two words " or " prefix") begins in a
-    field's words joined by spaces: string search and counting spaces, both in C."""
-    found = []
-    at = joined.find(pattern)
-    while at >= 0:
-        found.append(joined.count(" ", 0, at))  # one space before each word before it
-        at = joined.find(pattern, at + 1)  # from the next character: the space is shared
-    return found
-
-
-def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
+def _term_spans(term: Term, doc: Document, fields: tuple[str, ...]) -> list[Span]:
     n = len(term.parts)
     if term.pattern:  # exact words: one search for the whole phrase
-        return [Span(field_name, s, s + n) for s in _starts(doc.joined(field_name), term.pattern)]
+        return [Span(name, at, at + n) for name, at in doc.find(term.pattern, fields)]
     first = term.parts[0]
     pattern = " " + first.text + (" " if first.kind == "word" else "")  # a prefix: " venez"
-    starts = _starts(doc.joined(field_name), pattern)
+    found = doc.find(pattern, fields)
     if n == 1:
-        return [Span(field_name, s, s + 1) for s in starts]
-    words = doc.words[field_name]
+        return [Span(name, at, at + 1) for name, at in found]
     spans = []
-    for s in starts:
-        if s + n > len(words):
+    for name, at in found:
+        words = doc.words[name]
+        if at + n > len(words):
             continue
         for offset in range(1, n):
             part = term.parts[offset]
-            word = words[s + offset]
+            word = words[at + offset]
             if word == _GAP:
                 break
             if part.kind == "word" and word != part.text:
@@ -302,18 +296,18 @@ def _term_spans(term: Term, doc: Document, field_name: str) -> list[Span]:
             if part.kind == "prefix" and not word.startswith(part.text):
                 break
         else:
-            spans.append(Span(field_name, s, s + n))
+            spans.append(Span(name, at, at + n))
     return spans
 
 
-def _alias_spans(alias: AliasSet, doc: Document, field_name: str) -> list[Span]:
-    spans = [s for term in alias.terms for s in _term_spans(term, doc, field_name)]
+def _alias_spans(alias: AliasSet, doc: Document, fields: tuple[str, ...]) -> list[Span]:
+    spans = [s for term in alias.terms for s in _term_spans(term, doc, fields)]
     if not spans or not alias.exclude:
         return spans
-    context = [s for term in alias.exclude for s in _term_spans(term, doc, field_name)]
-    ends = {c.end for c in context}
-    starts = {c.start for c in context}
-    return [s for s in spans if s.start not in ends and s.end not in starts]
+    context = [s for term in alias.exclude for s in _term_spans(term, doc, fields)]
+    ends = {(c.field, c.end) for c in context}
+    starts = {(c.field, c.start) for c in context}
+    return [s for s in spans if (s.field, s.start) not in ends and (s.field, s.end) not in starts]
 
 
 def _close(a: Span, b: Span, distance: int, ordered: bool) -> bool:
@@ -363,10 +357,13 @@ class Evaluation:
     units: list[Unit] = field(default_factory=list)
 
 
-def _scope(own: str | None, within: str | None) -> Iterable[str]:
+NO_MATCH = Evaluation(False)  # shared: evaluation results are never changed once made
+
+
+def _scope(own: str | None, within: str | None) -> tuple[str, ...]:
     """The fields a term looks in: its own scope, narrowed to ``within`` (a NEAR's field)."""
     if within is None:
-        return _fields(own)
+        return TEXT_FIELDS if own is None else (own,)
     return (within,) if own in (None, within) else ()
 
 
@@ -374,22 +371,25 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
     """Evaluate a compiled query; spans under a NOT or a failed branch are not reported.
     ``within`` limits every term to one field (the sides of a NEAR)."""
     if isinstance(node, Term):
-        first = node.parts[0]
-        if first.kind == "word" and first.text not in doc.all_words():
-            return Evaluation(False)  # the common case for a candidate's other terms
-        spans = [s for name in _scope(node.field, within) for s in _term_spans(node, doc, name)]
+        if node.pattern and node.pattern not in doc.everything:
+            return NO_MATCH  # the common case for a candidate's other terms
+        spans = _term_spans(node, doc, _scope(node.field, within))
+        if not spans:
+            return NO_MATCH
         # occurrences as NEAR operands are wanted only inside a NEAR (``within`` set)
-        return Evaluation(bool(spans), spans, [(s,) for s in spans] if within else [])
+        return Evaluation(True, spans, [(s,) for s in spans] if within else [])
     if isinstance(node, AliasSet):
-        spans = [s for name in _scope(node.field, within) for s in _alias_spans(node, doc, name)]
-        return Evaluation(bool(spans), spans, [(s,) for s in spans] if within else [])
+        spans = _alias_spans(node, doc, _scope(node.field, within))
+        if not spans:
+            return NO_MATCH
+        return Evaluation(True, spans, [(s,) for s in spans] if within else [])
     if isinstance(node, CAnd):
         spans = []
         units = []
         for child in node.children:
             result = evaluate(child, doc, within)
             if not result.matched:
-                return Evaluation(False)
+                return NO_MATCH
             spans.extend(result.spans)
             units.extend(result.units)
         return Evaluation(True, spans, units)
@@ -403,14 +403,14 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
                 matched = True
                 spans.extend(result.spans)
                 units.extend(result.units)
-        return Evaluation(matched, spans, units)
+        return Evaluation(True, spans, units) if matched else NO_MATCH
     if isinstance(node, CNot):
-        return Evaluation(not evaluate(node.child, doc, within).matched)
+        return NO_MATCH if evaluate(node.child, doc, within).matched else Evaluation(True)
     if isinstance(node, CNear):
         return _near(node, doc, within)
     host = doc.host
     on_domain = bool(host) and (host == node.domain or host.endswith("." + node.domain))
-    return Evaluation(on_domain, [Span("link", 0, 0)] if on_domain else [])
+    return Evaluation(True, [Span("link", 0, 0)]) if on_domain else NO_MATCH
 
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:

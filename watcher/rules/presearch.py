@@ -5,11 +5,11 @@ which an item must hold all the members of at least one set for the rule to be a
 (``("Grace Ortega" OR "Leopoldo López") AND Caracas`` needs {grace, ortega, caracas} or
 {leopoldo, lopez, caracas}). From each set one *anchor* is indexed: the member fewest other
 rules use (names, not context words like "caracas"). An item's candidates are the rules
-anchored by what it holds, found with one lookup per distinct word and prefix; a candidate is
-then kept only if one of its sets is wholly present (a set comparison), and only those are
-evaluated. So the cost per item follows the rules it could hit, not the number loaded: the
-design of Lucene Monitor and the Elasticsearch percolator, done on words because watcher's
-queries are about words.
+anchored by what it holds, found with one Aho-Corasick pass over its words (which finds the
+prefixes too); a candidate is then kept only if one of its sets is wholly present (a set
+comparison), and only those are evaluated. So the cost per item follows the rules it could
+hit, not the number loaded: the design of Lucene Monitor and the Elasticsearch percolator, done
+on words because watcher's queries are about words.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from watcher.text import words
 Requirement = frozenset[str]  # words, and prefixes written "stem*"
 MAX_SETS = 16  # past this many alternative sets a rule's requirements are simplified (soundly)
 _NOTHING: tuple[Requirement, ...] = (frozenset(),)
-_SEP = "\x01"  # joins an item's words for the prefix automaton; never part of a word
 
 # Words so common in English and Spanish news that a rule anchored on them would be a candidate
 # for nearly every item; any other member of the set is a better anchor.
@@ -85,7 +84,8 @@ class PresearchIndex:
 
     The first anchor is the set's member fewest rules use, the second the next one: "grace" and
     "ortega" are each common in the news, "Grace Ortega" together is rare, so a rule becomes a
-    candidate only when both are present. Both levels are found by set intersections in C.
+    candidate only when both are present. Every anchor and member is found by one
+    Aho-Corasick pass over the item's words.
     """
 
     def __init__(
@@ -117,35 +117,42 @@ class PresearchIndex:
                     continue
                 first, second, *_ = sorted(req, key=cost)
                 self.pairs.setdefault(first, {}).setdefault(second, []).append(i)
-        # Every first anchor and every prefix in use go into one Aho-Corasick automaton, run
-        # once over the item's distinct words joined by a separator: an exact word is found
-        # as "\x01word\x01", a prefix as "\x01stem". One pass in C replaces a hash lookup per
-        # word of the item in each table, and finds the prefixes at the same time.
+        # What an item is searched for: every anchor, and every other member of a set except
+        # stop words (a set is then checked without them: a weaker check, never a wrong one).
+        anchors = {
+            *self.single,
+            *self.pairs,
+            *(second for seconds in self.pairs.values() for second in seconds),
+        }
+        wanted = anchors | {
+            m for sets in self.sets for s in sets for m in s if m.rstrip("*") not in _COMMON
+        }
+        self.sets = [tuple(frozenset(s & wanted) for s in sets) for sets in self.sets]
+        # All of it in one Aho-Corasick automaton, run once over the item's words as
+        # ``Document.everything`` holds them (one space between words, one at each end): a
+        # word is found as " word ", a prefix as " stem". One pass in C finds every member
+        # the item holds, prefixes included, with no lookup per word of the item; a hash
+        # lookup per word would first have to hash every word of the item.
         self._automaton = ahocorasick.Automaton()
-        stems = {m for sets in self.sets for s in sets for m in s if m[-1] == "*"}
-        for member in self.single.keys() | self.pairs.keys() | stems:
-            key = _SEP + member[:-1] if member[-1] == "*" else _SEP + member + _SEP
+        for member in wanted:
             entry = (member, self.single.get(member, ()), self.pairs.get(member, {}))
-            self._automaton.add_word(key, entry)
+            self._automaton.add_word(_pattern(member), entry)
         self._automaton.make_automaton()
 
-    def candidates(self, vocabulary: set[str]) -> list[int]:
-        """The rules, in order, that an item holding the words ``vocabulary`` could match."""
+    def candidates(self, everything: str) -> list[int]:
+        """The rules, in order, that an item could match, given its words separated by single
+        spaces with a space at each end (``Document.everything``)."""
+        # one entry per member found, however many times the item holds it
+        hit = {entry[0]: entry for _end, entry in self._automaton.iter(everything)}
         found: set[int] = set(self.always)
-        text = _SEP + _SEP.join(vocabulary) + _SEP
-        # one entry per anchor or prefix, however many of the item's words start with it
-        hit = {entry[0]: entry for _end, entry in self._automaton.iter(text)}
-        if not hit:
-            return sorted(found)
-        stems = [member for member in hit if member[-1] == "*"]
-        present = vocabulary.union(stems) if stems else vocabulary
         for _member, singles, seconds in hit.values():
             if singles:
                 found.update(singles)
             # most first anchors have one or two second anchors: a loop beats a set operation
             for second in seconds:
-                if second in present:
+                if second in hit:
                     found.update(seconds[second])
+        present = hit.keys()
         sets = self.sets
         kept = []
         for i in found:
@@ -158,6 +165,11 @@ class PresearchIndex:
                 kept.append(i)
         kept.sort()
         return kept
+
+
+def _pattern(member: str) -> str:
+    """How a requirement member is found in ``Document.everything``."""
+    return " " + member[:-1] if member[-1] == "*" else " " + member + " "
 
 
 def document_frequency(texts: Iterable[str]) -> dict[str, float]:

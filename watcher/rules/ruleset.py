@@ -185,7 +185,7 @@ class RuleSet:
         self, doc: Document, only: str | None, language: str | None
     ) -> Iterator[tuple[RuleSpec, list[Span]]]:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
-        for i in self.index.candidates(doc.all_words()):
+        for i in self.index.candidates(doc.everything):
             spec = self.rules[i].spec
             if (only is not None and spec.id != only) or not speaks(spec.lang, language):
                 continue
