@@ -40,13 +40,15 @@ class Notice:
 
 
 def _ago(delta: timedelta) -> str:
+    """A span as people say it: 45s, 20m, 1h30m, 30h, 12d."""
     seconds = int(delta.total_seconds())
-    if seconds < 120:
+    if seconds < 60:
         return f"{seconds}s"
-    if seconds < 7200:
+    if seconds < 3600:
         return f"{seconds // 60}m"
     if seconds < 2 * 86400:
-        return f"{seconds // 3600}h"
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
     return f"{seconds // 86400}d"
 
 
@@ -84,7 +86,7 @@ def assess(state: FeedState, enabled: bool, now: datetime) -> tuple[str, str]:
             f"{state.last_error or 'HTTP 410 Gone'}; not polled any more: remove it from the "
             "config, or run `watcher feeds --reenable URL` if it is back"
         )
-    if state.last_polled is None:
+    if state.status == "new" or state.last_polled is None:
         return "new", "not polled yet"
     if state.status == "failing":
         since = state.error_since
