@@ -147,7 +147,7 @@ def run(ctx: click.Context, once: bool) -> None:
             log.info(
                 "polled %d feeds (%d failed): %d new items, %d hits; alerts: %d sent, "
                 "%d failed and queued for retry",
-                len(report.polls),
+                sum(not p.skipped for p in report.polls),
                 len(failed),
                 sum(p.new_items for p in report.polls),
                 sum(p.hits for p in report.polls),

@@ -142,7 +142,12 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if content_type:
         headers["content-type"] = content_type
     try:
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     except Exception as exc:  # feedparser should not raise, but a crash must not stop polling
         return ParsedFeed(None, error=f"parser crashed: {type(exc).__name__}: {exc}")
     feed = parsed.get("feed") or {}

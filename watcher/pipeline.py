@@ -122,6 +122,35 @@ class Pipeline:
         self.network.observe(url, result)
         return state, result
 
+    async def poll_round(
+        self,
+        session: aiohttp.ClientSession,
+        feeds: list[tuple[FeedSpec, int]],
+        in_flight: int = 64,
+    ) -> list[PollReport]:
+        """Poll many feeds at once (``run --once``, the bench): each result is stored as soon as
+        it arrives, except failures to reach a server, which wait until every fetch is done, so
+        that "is our network down?" is judged from every host of the round. ``in_flight``
+        bounds the bodies held in memory."""
+        gate = asyncio.Semaphore(in_flight)
+        deferred: list[tuple[int, FeedSpec, int, FeedState, FetchResult]] = []
+
+        async def one(index: int, spec: FeedSpec, feed_id: int) -> PollReport | None:
+            async with gate:
+                got = await self.fetch(session, spec, feed_id)
+                if got is None:
+                    return PollReport(spec.url, skipped=True)
+                state, result = got
+                if result.network_error:
+                    deferred.append((index, spec, feed_id, state, result))
+                    return None
+                return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+
+        reports = await asyncio.gather(*(one(i, s, f) for i, (s, f) in enumerate(feeds)))
+        for index, spec, feed_id, state, result in deferred:
+            reports[index] = await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        return [r for r in reports if r is not None]
+
     def process(
         self,
         spec: FeedSpec,

@@ -83,26 +83,16 @@ class Daemon:
     async def run_once(self) -> OnceReport:
         """Poll every feed that is due now, store what it finds, deliver alerts, return.
 
-        All fetches finish before any result is judged, so that "is our network down?" is
-        answered from every host of this round."""
+        A failure to reach a server is judged once every fetch is done, so that "is our
+        network down?" is answered from every host of this round."""
         store = self.app.store
         states = await asyncio.to_thread(store.sync_feeds, self.settings.feeds)
         due = await asyncio.to_thread(store.due_feed_ids, utcnow())
         specs = [s for s in self.settings.feeds if s.enabled and states[s.url].id in due]
         report = OnceReport()
         async with self._new_session() as session:
-            fetched = await asyncio.gather(
-                *(self.pipeline.fetch(session, s, states[s.url].id) for s in specs)
-            )
-        for spec, got in zip(specs, fetched, strict=True):
-            if got is None:
-                report.polls.append(PollReport(spec.url, skipped=True))
-                continue
-            state, result = got
-            report.polls.append(
-                await asyncio.to_thread(
-                    self.pipeline.process, spec, states[spec.url].id, result, state
-                )
+            report.polls = await self.pipeline.poll_round(
+                session, [(s, states[s.url].id) for s in specs]
             )
         report.delivery = await self._deliver()
         return report
@@ -253,6 +243,11 @@ class Daemon:
             return
         if new.database_url != self.settings.database_url:
             log.warning("database changed in the config: restart watcher to use it")
+        if (new.host_concurrency, new.timeout) != (
+            self.settings.host_concurrency,
+            self.settings.timeout,
+        ):
+            log.warning("host_concurrency or timeout changed: restart watcher to apply them")
         self.settings = new
         self.channels = channels
         self._signature = _signature(new)
