@@ -6,6 +6,7 @@ the publishers' corpus in ../shared is read in place and skipped when absent.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -114,24 +115,28 @@ class _FeedHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         server: FeedServer = self.server.owner  # type: ignore[attr-defined]
         server.requests.append((self.path, dict(self.headers)))
+        route = server.routes.get(self.path)
+        # "In flight" = received and not yet answered: counted down before the first byte of the
+        # answer, so a client that starts its next request on reading this one is never counted
+        # twice.
         with server.lock:
             server.in_flight += 1
             server.most_in_flight = max(server.most_in_flight, server.in_flight)
         try:
-            self._answer(server.routes.get(self.path))
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout or size cap under test)
+            if route is not None and route.delay:
+                time.sleep(route.delay)
         finally:
             with server.lock:
                 server.in_flight -= 1
+        # The client may give up mid-answer (a timeout or size cap under test).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._answer(route)
 
     def _answer(self, route: Route | None) -> None:
         if route is None:
             self.send_response(404)
             self.end_headers()
             return
-        if route.delay:
-            time.sleep(route.delay)
         etag = route.headers.get("ETag")
         if etag is not None and self.headers.get("If-None-Match") == etag:
             self.send_response(304)

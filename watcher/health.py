@@ -91,7 +91,10 @@ def assess(state: FeedState, enabled: bool, now: datetime) -> tuple[str, str]:
     if state.status == "failing":
         since = state.error_since
         detail = f" for {_ago(now - since)} (since {_at(since)})" if since else ""
-        return "failing", f"{state.last_error or 'failed'}; failing{detail}, retried with backoff"
+        moved = f" (fetched from {state.fetch_url}, where it moved)" if state.fetch_url else ""
+        return "failing", (
+            f"{state.last_error or 'failed'}; failing{detail}, retried with backoff{moved}"
+        )
     stale = stale_reason(state, now)
     if stale:
         return "stale", stale

@@ -104,11 +104,16 @@ class Pipeline:
         return await asyncio.to_thread(self.process, spec, feed_id, result, state)
 
     async def fetch(
-        self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
+        self,
+        session: aiohttp.ClientSession,
+        spec: FeedSpec,
+        feed_id: int,
+        state: FeedState | None = None,
     ) -> tuple[FeedState, FetchResult] | None:
-        """The network half of a poll (None for a gone feed: not fetched). Kept apart so that a
-        round of fetches can all be seen by ``network`` before any failure is judged."""
-        state = await asyncio.to_thread(self.store.feed_state, feed_id)
+        """The network half of a poll (None for a gone feed: not fetched). ``state`` is read
+        here unless the caller read it (a round reads all its feeds' states at once)."""
+        if state is None:
+            state = await asyncio.to_thread(self.store.feed_state, feed_id)
         if state.status == "gone":
             return None
         url = state.fetch_url or spec.url
@@ -134,10 +139,11 @@ class Pipeline:
         bounds the bodies held in memory."""
         gate = asyncio.Semaphore(in_flight)
         deferred: list[tuple[int, FeedSpec, int, FeedState, FetchResult]] = []
+        states = await asyncio.to_thread(self.store.feed_states, [f for _, f in feeds])
 
         async def one(index: int, spec: FeedSpec, feed_id: int) -> PollReport | None:
             async with gate:
-                got = await self.fetch(session, spec, feed_id)
+                got = await self.fetch(session, spec, feed_id, states[feed_id])
                 if got is None:
                     return PollReport(spec.url, skipped=True)
                 state, result = got
