@@ -221,7 +221,7 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
 @click.option(
     "--reenable",
     metavar="URL",
-    help="Poll again a feed marked gone (410), by its URL as the config gives it.",
+    help="Poll again a feed marked gone (410), given by its URL or name in the config.",
 )
 @click.pass_context
 def feeds(ctx: click.Context, fmt: str, reenable: str | None) -> None:
@@ -287,7 +287,7 @@ def feeds(ctx: click.Context, fmt: str, reenable: str | None) -> None:
         _table(
             ("NAME", "STATUS", "LAST SUCCESS", "NEXT POLL", "ERRORS", "ITEMS", "REASON"),
             rows,
-            (28, 8, 16, 16, 6, 6, 100),
+            (28, 8, 16, 16, 6, 6, 1000),  # the reason in full: it says what to fix
         )
     )
 

@@ -97,7 +97,10 @@ def _reason(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
     ):
         return f"cannot resolve host {getattr(exc, 'host', '')}: check the URL or DNS"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+        why = exc.os_error.strerror or exc.os_error
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            why = "connection refused (nothing listens there: check the URL's host and port)"
+        return f"cannot connect to {exc.host}:{exc.port}: {why}"
     if isinstance(exc, aiohttp.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, aiohttp.ClientPayloadError):

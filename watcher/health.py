@@ -92,9 +92,8 @@ def assess(state: FeedState, enabled: bool, now: datetime) -> tuple[str, str]:
         since = state.error_since
         detail = f" for {_ago(now - since)} (since {_at(since)})" if since else ""
         moved = f" (fetched from {state.fetch_url}, where it moved)" if state.fetch_url else ""
-        return "failing", (
-            f"{state.last_error or 'failed'}; failing{detail}, retried with backoff{moved}"
-        )
+        retry = "retried with backoff" if state.error_count else "retried at its interval"
+        return "failing", f"{state.last_error or 'failed'}; failing{detail}, {retry}{moved}"
     stale = stale_reason(state, now)
     if stale:
         return "stale", stale
