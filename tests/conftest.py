@@ -6,6 +6,7 @@ the publishers' corpus in ../shared is read in place and skipped when absent.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -61,10 +62,17 @@ def rss(entries: list[Entry], title: str = "Test Desk") -> bytes:
 
 @dataclass
 class Route:
+    """What the server answers at one path. ``delay`` waits before answering; ``stall`` sends
+    the headers then waits that long before the body; ``endless`` streams a body that never
+    ends (no Content-Length); an ``ETag`` in ``headers`` is honoured with a 304."""
+
     body: bytes
     status: int = 200
     content_type: str = "application/rss+xml; charset=utf-8"
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    stall: float = 0.0
+    endless: bool = False
 
 
 class _Server:
@@ -87,7 +95,13 @@ class FeedServer(_Server):
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.lock = threading.Lock()
         super().__init__(_FeedHandler)
+
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.requests]
 
     def set(self, path: str, body: bytes, **kw: Any) -> str:
         self.routes[path] = Route(body, **kw)
@@ -102,17 +116,48 @@ class _FeedHandler(BaseHTTPRequestHandler):
         server: FeedServer = self.server.owner  # type: ignore[attr-defined]
         server.requests.append((self.path, dict(self.headers)))
         route = server.routes.get(self.path)
+        # "In flight" = received and not yet answered: counted down before the first byte of the
+        # answer, so a client that starts its next request on reading this one is never counted
+        # twice.
+        with server.lock:
+            server.in_flight += 1
+            server.most_in_flight = max(server.most_in_flight, server.in_flight)
+        try:
+            if route is not None and route.delay:
+                time.sleep(route.delay)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+        # The client may give up mid-answer (a timeout or size cap under test).
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self._answer(route)
+
+    def _answer(self, route: Route | None) -> None:
         if route is None:
             self.send_response(404)
             self.end_headers()
             return
+        etag = route.headers.get("ETag")
+        if etag is not None and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
         self.send_response(route.status)
         self.send_header("Content-Type", route.content_type)
-        self.send_header("Content-Length", str(len(route.body)))
+        if not route.endless:
+            self.send_header("Content-Length", str(len(route.body)))
         for k, v in route.headers.items():
             self.send_header(k, v)
         self.end_headers()
+        if route.stall:
+            self.wfile.flush()
+            time.sleep(route.stall)
         self.wfile.write(route.body)
+        if route.endless:
+            chunk = b"<item><title>more</title></item>" * 2048
+            for _ in range(10_000):  # ~640 MiB at most: far past any cap
+                self.wfile.write(chunk)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -225,8 +270,10 @@ def write_config(
     channels: dict[str, str],
     rules: str,
     extra: str = "",
+    **keys: Any,
 ) -> Path:
-    """Write ``watcher.yaml`` and ``rules/main.yaml`` under ``root``; return the config path."""
+    """Write ``watcher.yaml`` and ``rules/main.yaml`` under ``root``; return the config path.
+    ``keys`` are more top-level config keys (``defaults``, ``operator_channel``)."""
     (root / "rules").mkdir(exist_ok=True)
     (root / "rules" / "main.yaml").write_text(textwrap.dedent(rules).lstrip(), encoding="utf-8")
     config = {
@@ -234,6 +281,7 @@ def write_config(
         "feeds": feeds,
         "channels": channels,
         "rules": "rules/",
+        **keys,
     }
     path = root / "watcher.yaml"
     path.write_text(json.dumps(config, indent=2) + "\n" + extra, encoding="utf-8")

@@ -147,7 +147,7 @@ def run(ctx: click.Context, once: bool) -> None:
             log.info(
                 "polled %d feeds (%d failed): %d new items, %d hits; alerts: %d sent, "
                 "%d failed and queued for retry",
-                len(report.polls),
+                sum(not p.skipped for p in report.polls),
                 len(failed),
                 sum(p.new_items for p in report.polls),
                 sum(p.hits for p in report.polls),
@@ -218,16 +218,35 @@ def hits(ctx: click.Context, rule: str | None, since: str | None, limit: int, fm
 
 @cli.command()
 @format_option
+@click.option(
+    "--reenable",
+    metavar="URL",
+    help="Poll again a feed marked gone (410), given by its URL or name in the config.",
+)
 @click.pass_context
-def feeds(ctx: click.Context, fmt: str) -> None:
-    """Each configured feed: status, last and next poll, errors, items stored."""
+def feeds(ctx: click.Context, fmt: str, reenable: str | None) -> None:
+    """Each configured feed's health: status and why, last success, errors, next poll.
+
+    Status is ok, stale (polls fine but silent far longer than usual), failing, gone (410:
+    not polled any more) or disabled (enabled: false); new before the first poll.
+    """
+    from watcher.health import assess
+
     settings = _settings(ctx)
     store = _open(settings, full=False)
     try:
         store.sync_feeds(settings.feeds)
+        if reenable is not None:
+            url = next((f.url for f in settings.feeds if reenable in (f.url, f.name)), reenable)
+            if not store.reenable_feed(url):
+                _fail(f"no gone feed with URL {reenable!r}: `watcher feeds` lists them", 1)
+            click.echo(f"{url}: re-enabled; the daemon polls it at its next check", err=True)
         views = store.feed_views([f.url for f in settings.feeds])
     finally:
         store.close()
+    enabled = {f.url: f.enabled for f in settings.feeds}
+    now = datetime.now(UTC)
+    health = [assess(v.state, enabled.get(v.url, True), now) for v in views]
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -235,14 +254,17 @@ def feeds(ctx: click.Context, fmt: str) -> None:
                     {
                         "name": v.name,
                         "url": v.url,
-                        "status": v.status,
+                        "status": status,
+                        "reason": reason or None,
+                        "last_success": _iso(v.state.last_success),
                         "last_polled": _iso(v.last_polled),
-                        "next_poll": _iso(v.next_poll),
+                        "next_poll": _iso(v.next_poll) if status != "gone" else None,
                         "error_count": v.error_count,
                         "last_error": v.last_error,
                         "items": v.items,
+                        "fetch_url": v.state.fetch_url,
                     }
-                    for v in views
+                    for v, (status, reason) in zip(views, health, strict=True)
                 ],
                 indent=2,
                 ensure_ascii=False,
@@ -252,20 +274,20 @@ def feeds(ctx: click.Context, fmt: str) -> None:
     rows = [
         (
             v.name,
-            v.status,
-            _short(v.last_polled),
-            _short(v.next_poll),
+            status,
+            _short(v.state.last_success),
+            _short(v.next_poll) if status not in ("gone", "disabled") else "-",
             str(v.error_count),
             str(v.items),
-            v.last_error or "",
+            reason,
         )
-        for v in views
+        for v, (status, reason) in zip(views, health, strict=True)
     ]
     click.echo(
         _table(
-            ("NAME", "STATUS", "LAST POLLED", "NEXT POLL", "ERRORS", "ITEMS", "LAST ERROR"),
+            ("NAME", "STATUS", "LAST SUCCESS", "NEXT POLL", "ERRORS", "ITEMS", "REASON"),
             rows,
-            (28, 8, 16, 16, 6, 6, 60),
+            (28, 8, 16, 16, 6, 6, 1000),  # the reason in full: it says what to fix
         )
     )
 

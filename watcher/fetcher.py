@@ -7,8 +7,9 @@ conditional-GET headers; feedparser then only parses the bytes.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import aiohttp
@@ -33,20 +34,40 @@ class FetchResult:
     last_modified: str | None = None
     not_modified: bool = False
     error: str | None = None
+    # What the server asks of our schedule, as received (``cadence`` interprets them).
+    cache_control: str | None = None
+    expires: str | None = None
+    date: str | None = None
+    retry_after: str | None = None
+    # Where the 301/308 redirects at the start of the chain led (302/307 are not followed for
+    # good), and whether the failure was reaching the server at all (DNS, connect).
+    permanent_url: str | None = None
+    network_error: bool = False
 
 
 def is_file(url: str) -> bool:
     return not url.lower().startswith(("http://", "https://"))
 
 
-def new_session() -> aiohttp.ClientSession:
-    """One session per daemon: connection pooling, timeouts and the User-Agent for every fetch."""
-    timeout = aiohttp.ClientTimeout(total=TOTAL_TIMEOUT, sock_connect=CONNECT_TIMEOUT)
+def new_session(
+    host_concurrency: int = 2,
+    total_timeout: float = TOTAL_TIMEOUT,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> aiohttp.ClientSession:
+    """One session per daemon: connection pooling, timeouts and the User-Agent for every fetch.
+
+    ``host_concurrency`` caps connections per host, hence requests in flight per host: polite
+    to publishers that carry many of our feeds. aiohttp decodes gzip and deflate, and brotli
+    since the ``Brotli`` package is a dependency; it offers them in ``Accept-Encoding``.
+    """
+    timeout = aiohttp.ClientTimeout(
+        total=total_timeout, sock_connect=min(connect_timeout, total_timeout)
+    )
     return aiohttp.ClientSession(
         timeout=timeout,
         headers={"User-Agent": USER_AGENT},
         auto_decompress=True,
-        connector=aiohttp.TCPConnector(limit=50, limit_per_host=2),
+        connector=aiohttp.TCPConnector(limit=100, limit_per_host=host_concurrency),
     )
 
 
@@ -62,16 +83,24 @@ def _read_file(path: str) -> FetchResult:
     return FetchResult(path, status=200, body=data)
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, timeout: aiohttp.ClientTimeout) -> str:
     """A reason an operator can act on, without a traceback."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return f"timed out connecting (no answer within {timeout.sock_connect or 0:g}s)"
     if isinstance(exc, asyncio.TimeoutError):
-        return f"timed out (connect {CONNECT_TIMEOUT:g}s, total {TOTAL_TIMEOUT:g}s)"
+        return (
+            f"timed out: no complete response within {timeout.total or 0:g}s "
+            "(the server stalled or is too slow)"
+        )
     if isinstance(exc, aiohttp.ClientConnectorDNSError) or (
         isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror)
     ):
         return f"cannot resolve host {getattr(exc, 'host', '')}: check the URL or DNS"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port}: {exc.os_error.strerror or exc.os_error}"
+        why = exc.os_error.strerror or exc.os_error
+        if isinstance(exc.os_error, ConnectionRefusedError):
+            why = "connection refused (nothing listens there: check the URL's host and port)"
+        return f"cannot connect to {exc.host}:{exc.port}: {why}"
     if isinstance(exc, aiohttp.TooManyRedirects):
         return "too many redirects"
     if isinstance(exc, aiohttp.ClientPayloadError):
@@ -79,6 +108,22 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientError):
         return f"HTTP error: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_network(exc: BaseException) -> bool:
+    """Whether the server was never reached: what a dead network looks like."""
+    return isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError)
+
+
+def _permanent_target(resp: aiohttp.ClientResponse) -> str | None:
+    """The URL the leading 301/308 hops point at; a 302/307 ends what is taken as permanent."""
+    hops = [*resp.history, resp]
+    target = None
+    for hop, following in itertools.pairwise(hops):
+        if hop.status not in (301, 308):
+            break
+        target = str(following.url)
+    return target
 
 
 async def fetch(
@@ -101,15 +146,26 @@ async def fetch(
     try:
         async with session.get(url, headers=headers, max_redirects=10) as resp:
             final = str(resp.url)
+            asked = FetchResult(
+                final,
+                status=resp.status,
+                cache_control=resp.headers.get("Cache-Control"),
+                expires=resp.headers.get("Expires"),
+                date=resp.headers.get("Date"),
+                permanent_url=_permanent_target(resp),
+            )
             if resp.status == 304:
-                return FetchResult(
-                    final, status=304, not_modified=True, etag=etag, last_modified=last_modified
+                return replace(
+                    asked,
+                    not_modified=True,
+                    etag=resp.headers.get("ETag", etag),
+                    last_modified=resp.headers.get("Last-Modified", last_modified),
                 )
             if resp.status >= 400:
-                return FetchResult(
-                    final,
-                    status=resp.status,
+                return replace(
+                    asked,
                     error=f"HTTP {resp.status} {resp.reason or ''}".strip(),
+                    retry_after=resp.headers.get("Retry-After"),
                 )
             chunks = []
             size = 0
@@ -119,16 +175,18 @@ async def fetch(
                     return FetchResult(
                         final,
                         status=resp.status,
-                        error=(f"response larger than {MAX_BODY // (1024 * 1024)} MiB: not read"),
+                        error=(
+                            f"response larger than {MAX_BODY // (1024 * 1024)} MiB "
+                            "(decoded): not read"
+                        ),
                     )
                 chunks.append(chunk)
-            return FetchResult(
-                final,
-                status=resp.status,
+            return replace(
+                asked,
                 body=b"".join(chunks),
                 content_type=resp.headers.get("Content-Type"),
                 etag=resp.headers.get("ETag"),
                 last_modified=resp.headers.get("Last-Modified"),
             )
     except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-        return FetchResult(url, error=_reason(exc))
+        return FetchResult(url, error=_reason(exc, session.timeout), network_error=_is_network(exc))

@@ -18,6 +18,7 @@ class FeedSpec:
     interval: float
     backlog: str = "alert"  # "alert" | "skip": whether a new feed's first items are alerted
     tags: tuple[str, ...] = ()  # matched by feed: terms, with the name
+    enabled: bool = True  # False: kept in the config (and its items kept) but never polled
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,20 @@ class FeedState:
     next_poll: datetime | None = None
     error_count: int = 0
     polled_ok_before: bool = False
+    status: str = "new"  # new | ok | failing | gone
+    fetch_url: str | None = None  # a confirmed permanent redirect's target
+    redirect_to: str | None = None
+    redirect_count: int = 0
+    body_hash: str | None = None
+    last_full_fetch: datetime | None = None
+    ttl: int | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    error_since: datetime | None = None
+    health_alert: str | None = None
+    first_new_item: datetime | None = None
+    last_new_item: datetime | None = None
+    new_item_polls: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,3 +114,18 @@ class FeedView:
     error_count: int
     last_error: str | None
     items: int
+    state: FeedState  # everything else the store remembers, for ``health.assess``
+
+
+@dataclass(frozen=True)
+class OperatorAlert:
+    """A message for the operator (not a news alert): a feed failing, silent, gone, recovered."""
+
+    id: int
+    kind: str
+    subject: str
+    body: str
+    status: str  # pending | sent | logged
+    attempts: int
+    created_at: datetime
+    last_error: str | None = None

@@ -142,16 +142,25 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
     if content_type:
         headers["content-type"] = content_type
     try:
-        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
     except Exception as exc:  # feedparser should not raise, but a crash must not stop polling
         return ParsedFeed(None, error=f"parser crashed: {type(exc).__name__}: {exc}")
     feed = parsed.get("feed") or {}
     title = _text(feed.get("title"), feed.get("title_detail")) or None
     entries = parsed.get("entries") or []
     if not entries and parsed.get("bozo"):
-        looks_html = body.lstrip()[:200].lower().startswith((b"<!doctype html", b"<html"))
-        if looks_html:
+        start = body.lstrip()[:200].lower()
+        if start.startswith((b"<!doctype html", b"<html")):
             return ParsedFeed(title, error="not a feed: the URL returned an HTML page")
+        if start.startswith((b"{", b"[")):
+            return ParsedFeed(
+                title, error="not a feed: the URL returned JSON (JSON Feed is not supported)"
+            )
         return ParsedFeed(title, error=_describe(parsed.get("bozo_exception")))
     items = []
     seen: set[str] = set()

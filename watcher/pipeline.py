@@ -2,19 +2,28 @@
 
 The store commits the result in one transaction. Only items the feed has not delivered before are
 matched, so an edited entry (same id, new title) is never a new article.
+
+A poll also decides the feed's next poll (``cadence``), follows confirmed permanent moves,
+skips the parse of a body identical to the last one, and queues an operator alert when the
+feed's health changes (``health``), all in the same transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from watcher.fetcher import FetchResult, fetch
+from watcher import cadence
+from watcher.fetcher import FetchResult, fetch, is_file
+from watcher.health import HealthPolicy, next_notice
 from watcher.models import FeedSpec, FeedState, Item, RuleHit
 from watcher.parser import parse_feed
 from watcher.rules.ruleset import RuleSet
@@ -36,7 +45,34 @@ class PollReport:
     hits: int = 0
     alerts: int = 0
     error: str | None = None
-    not_modified: bool = False
+    not_modified: bool = False  # a 304 or an unchanged body
+    next_poll: datetime | None = None  # None: not polled again (gone), or skipped
+    skipped: bool = False  # a gone feed, not fetched
+
+
+class NetworkWatch:
+    """Tells "our network is down" from "this feed's server is down".
+
+    Rule: a DNS or connection failure counts against its feed unless every *other* feed host
+    whose latest fetch we know also failed to connect. With one host only, or no other host
+    heard from yet, it counts (we cannot tell, and a dead feed must not go unnoticed).
+    """
+
+    def __init__(self) -> None:
+        self._reached: dict[str, bool] = {}  # host -> whether its latest fetch reached it
+
+    @staticmethod
+    def host(url: str) -> str:
+        return (urlsplit(url).hostname or url).lower()
+
+    def observe(self, url: str, fetched: FetchResult) -> None:
+        if not is_file(url):
+            self._reached[self.host(url)] = not fetched.network_error
+
+    def network_down(self, url: str) -> bool:
+        me = self.host(url)
+        others = [ok for host, ok in self._reached.items() if host != me]
+        return bool(others) and not any(others)
 
 
 class Pipeline:
@@ -44,18 +80,82 @@ class Pipeline:
     takes effect on the next poll without restarting anything."""
 
     def __init__(
-        self, store: Store, rules: Callable[[], RuleSet], clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        rules: Callable[[], RuleSet],
+        clock: Callable[[], datetime] = utcnow,
+        policy: Callable[[], HealthPolicy] = HealthPolicy,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.clock = clock
+        self.policy = policy
+        self.rng = rng
+        self.network = NetworkWatch()
 
     async def poll(
         self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
     ) -> PollReport:
-        state = await asyncio.to_thread(self.store.feed_state, feed_id)
-        fetched = await fetch(session, spec.url, state.etag, state.last_modified)
-        return await asyncio.to_thread(self.process, spec, feed_id, fetched, state)
+        fetched = await self.fetch(session, spec, feed_id)
+        if fetched is None:
+            return PollReport(spec.url, skipped=True)
+        state, result = fetched
+        return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+
+    async def fetch(
+        self,
+        session: aiohttp.ClientSession,
+        spec: FeedSpec,
+        feed_id: int,
+        state: FeedState | None = None,
+    ) -> tuple[FeedState, FetchResult] | None:
+        """The network half of a poll (None for a gone feed: not fetched). ``state`` is read
+        here unless the caller read it (a round reads all its feeds' states at once)."""
+        if state is None:
+            state = await asyncio.to_thread(self.store.feed_state, feed_id)
+        if state.status == "gone":
+            return None
+        url = state.fetch_url or spec.url
+        full = state.last_full_fetch is None or (
+            self.clock() - state.last_full_fetch >= cadence.FULL_FETCH_EVERY
+        )
+        if full:  # once a day without validators: some servers answer 304 forever
+            result = await fetch(session, url)
+        else:
+            result = await fetch(session, url, state.etag, state.last_modified)
+        self.network.observe(url, result)
+        return state, result
+
+    async def poll_round(
+        self,
+        session: aiohttp.ClientSession,
+        feeds: list[tuple[FeedSpec, int]],
+        in_flight: int = 64,
+    ) -> list[PollReport]:
+        """Poll many feeds at once (``run --once``, the bench): each result is stored as soon as
+        it arrives, except failures to reach a server, which wait until every fetch is done, so
+        that "is our network down?" is judged from every host of the round. ``in_flight``
+        bounds the bodies held in memory."""
+        gate = asyncio.Semaphore(in_flight)
+        deferred: list[tuple[int, FeedSpec, int, FeedState, FetchResult]] = []
+        states = await asyncio.to_thread(self.store.feed_states, [f for _, f in feeds])
+
+        async def one(index: int, spec: FeedSpec, feed_id: int) -> PollReport | None:
+            async with gate:
+                got = await self.fetch(session, spec, feed_id, states[feed_id])
+                if got is None:
+                    return PollReport(spec.url, skipped=True)
+                state, result = got
+                if result.network_error:
+                    deferred.append((index, spec, feed_id, state, result))
+                    return None
+                return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+
+        reports = await asyncio.gather(*(one(i, s, f) for i, (s, f) in enumerate(feeds)))
+        for index, spec, feed_id, state, result in deferred:
+            reports[index] = await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        return [r for r in reports if r is not None]
 
     def process(
         self,
@@ -68,23 +168,60 @@ class Pipeline:
         ``state`` is the feed's state read before the fetch, when the caller has it."""
         now = self.clock()
         state = state or self.store.feed_state(feed_id)
-        rec = PollRecord(
-            feed_id=feed_id, polled_at=now, next_poll=now + timedelta(seconds=spec.interval)
-        )
-        if fetched.error is not None:
+        rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=None)
+        ttl = state.ttl
+        if fetched.status == 410:
+            rec.gone = True
+            rec.error = (
+                "HTTP 410 Gone: the publisher removed this feed; remove it from the config "
+                "or re-enable it with `watcher feeds --reenable URL` if it comes back"
+            )
+        elif fetched.error is not None:
             rec.error = fetched.error
         elif fetched.not_modified:
             rec.not_modified = True
+            rec.etag, rec.last_modified, rec.validators = fetched.etag, fetched.last_modified, True
         else:
-            parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
-            if parsed.error is not None:
-                rec.error = parsed.error
+            digest = hashlib.sha256(fetched.body).hexdigest()
+            if digest == state.body_hash:  # byte-identical: nothing new, no parse
+                rec.not_modified = True
             else:
-                rec.etag, rec.last_modified = fetched.etag, fetched.last_modified
-                rec.feed_title = parsed.title
-                feed = (spec.name or parsed.title or "", *spec.tags)
-                rec.items = self._match_new(feed_id, parsed.items, feed)
-                rec.alert = spec.backlog != "skip" or state.polled_ok_before
+                parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
+                if parsed.error is not None:
+                    rec.error = parsed.error
+                else:
+                    rec.body_hash = digest
+                    rec.feed_title = parsed.title
+                    ttl = rec.ttl = cadence.ttl_seconds(parsed.ttl)
+                    feed = (spec.name or parsed.title or "", *spec.tags)
+                    rec.items = self._match_new(feed_id, parsed.items, feed)
+                    rec.alert = spec.backlog != "skip" or state.polled_ok_before
+            if rec.error is None:
+                rec.full_fetch = True
+                rec.etag, rec.last_modified, rec.validators = (
+                    fetched.etag,
+                    fetched.last_modified,
+                    True,
+                )
+        self._follow_moves(rec, state, fetched, spec)
+        failures = self._judge(rec, state, fetched)
+        if rec.gone:
+            rec.next_poll = None
+        elif rec.error is not None:
+            asked = (
+                cadence.retry_after(fetched.retry_after, now)
+                if fetched.status in (429, 503)
+                else None
+            )
+            delay = cadence.failing_delay(spec.interval, failures, asked)
+            rec.next_poll = now + timedelta(seconds=cadence.jittered(delay, self.rng))
+        else:
+            lifetime = cadence.cache_lifetime(
+                fetched.cache_control, fetched.expires, fetched.date, now
+            )
+            delay = cadence.healthy_delay(spec.interval, ttl, lifetime)
+            rec.next_poll = now + timedelta(seconds=cadence.jittered(delay, self.rng))
+        self._health(rec, state, spec, failures)
         outcome = self.store.record_poll(rec)
         if rec.error:
             log.warning("feed %s failed: %s", spec.name or spec.url, rec.error)
@@ -97,8 +234,71 @@ class Pipeline:
                 outcome.alerts,
             )
         return PollReport(
-            spec.url, outcome.new_items, outcome.hits, outcome.alerts, rec.error, rec.not_modified
+            spec.url,
+            outcome.new_items,
+            outcome.hits,
+            outcome.alerts,
+            rec.error,
+            rec.not_modified,
+            rec.next_poll,
         )
+
+    def _judge(self, rec: PollRecord, state: FeedState, fetched: FetchResult) -> int:
+        """Whether a failure counts against the feed; returns the failures in a row."""
+        if rec.error is None:
+            return 0
+        if fetched.network_error and self.network.network_down(fetched.url):
+            rec.count_error = False
+            rec.error = (
+                f"{rec.error} (no feed server could be reached: our network looks down; "
+                "not counted against this feed)"
+            )
+            rec.error_since = state.error_since
+            return state.error_count
+        rec.error_since = state.error_since or rec.polled_at
+        return state.error_count + 1
+
+    @staticmethod
+    def _follow_moves(
+        rec: PollRecord, state: FeedState, fetched: FetchResult, spec: FeedSpec
+    ) -> None:
+        """Follow a 301/308 for good once it has pointed at the same URL on
+        ``REDIRECT_CONFIRMATIONS`` successful polls in a row (one odd answer moves nothing).
+        The config URL stays the feed's identity; only where it is fetched from changes."""
+        rec.fetch_url, rec.redirect_to, rec.redirect_count = state.fetch_url, None, 0
+        target = fetched.permanent_url
+        if not target or rec.error is not None or rec.gone:
+            return
+        count = state.redirect_count + 1 if target == state.redirect_to else 1
+        if count >= cadence.REDIRECT_CONFIRMATIONS:
+            rec.fetch_url = None if target == spec.url else target
+            log.info("feed %s moved permanently to %s", spec.name or spec.url, target)
+        else:
+            rec.redirect_to, rec.redirect_count = target, count
+
+    def _health(self, rec: PollRecord, state: FeedState, spec: FeedSpec, failures: int) -> None:
+        """The operator alert standing after this poll, and the one to queue if it changed."""
+        new = bool(rec.items)
+        after = replace(
+            state,
+            status="gone" if rec.gone else "failing" if rec.error else "ok",
+            last_error=rec.error,
+            error_count=failures,
+            error_since=rec.error_since if rec.error else None,
+            first_new_item=state.first_new_item or (rec.polled_at if new else None),
+            last_new_item=rec.polled_at if new else state.last_new_item,
+            new_item_polls=state.new_item_polls + new,
+        )
+        if rec.error and not rec.count_error:
+            rec.health_alert = state.health_alert  # our network, not the feed: say nothing
+            return
+        standing, notice = next_notice(
+            spec.name or spec.url, spec.url, after, rec.polled_at, self.policy()
+        )
+        rec.health_alert = standing
+        if notice is not None:
+            rec.notice = (notice.kind, notice.subject, notice.body)
+            log.warning("%s", notice.subject)
 
     def _match_new(
         self, feed_id: int, items: list[Item], feed: tuple[str, ...]

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 import aiohttp
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.app import App, load, tune_rules
 from watcher.errors import ConfigError
 from watcher.fetcher import new_session
+from watcher.health import HealthPolicy
 from watcher.models import FeedSpec
 from watcher.notify import Channels, deliver_due
 from watcher.notify.deliver import DeliveryReport
@@ -60,7 +62,11 @@ class Daemon:
         self.app = app
         self.settings = app.settings
         self.channels = app.channels
-        self.pipeline = Pipeline(app.store, lambda: self.settings.rules)
+        self.pipeline = Pipeline(
+            app.store,
+            lambda: self.settings.rules,
+            policy=lambda: HealthPolicy(alert_after=self.settings.alert_after),
+        )
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -75,20 +81,33 @@ class Daemon:
     # -- one-shot ------------------------------------------------------------------------------
 
     async def run_once(self) -> OnceReport:
-        """Poll every feed that is due now, store what it finds, deliver alerts, return."""
+        """Poll every feed that is due now, store what it finds, deliver alerts, return.
+
+        A failure to reach a server is judged once every fetch is done, so that "is our
+        network down?" is answered from every host of this round."""
         store = self.app.store
         states = await asyncio.to_thread(store.sync_feeds, self.settings.feeds)
         due = await asyncio.to_thread(store.due_feed_ids, utcnow())
+        specs = [s for s in self.settings.feeds if s.enabled and states[s.url].id in due]
         report = OnceReport()
-        async with new_session() as session:
-            polls = [
-                self.pipeline.poll(session, spec, states[spec.url].id)
-                for spec in self.settings.feeds
-                if states[spec.url].id in due
-            ]
-            report.polls = list(await asyncio.gather(*polls))
-        report.delivery = await asyncio.to_thread(deliver_due, store, self.channels, utcnow())
+        async with self._new_session() as session:
+            report.polls = await self.pipeline.poll_round(
+                session, [(s, states[s.url].id) for s in specs]
+            )
+        report.delivery = await self._deliver()
         return report
+
+    def _new_session(self) -> aiohttp.ClientSession:
+        return new_session(self.settings.host_concurrency, self.settings.timeout)
+
+    async def _deliver(self) -> DeliveryReport:
+        return await asyncio.to_thread(
+            deliver_due,
+            self.app.store,
+            self.channels,
+            utcnow(),
+            operator_channel=self.settings.operator_channel,
+        )
 
     # -- daemon --------------------------------------------------------------------------------
 
@@ -97,7 +116,7 @@ class Daemon:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
-        self._session = new_session()
+        self._session = self._new_session()
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -138,7 +157,7 @@ class Daemon:
         assert self._scheduler is not None
         states = await asyncio.to_thread(self.app.store.sync_feeds, specs)
         now = utcnow()
-        wanted = {s.url: s for s in specs}
+        wanted = {s.url: s for s in specs if s.enabled}
         for url in list(self.specs):
             if url not in wanted:
                 self._scheduler.remove_job(self._job_id(url))
@@ -174,8 +193,13 @@ class Daemon:
         self._idle.clear()
         try:
             report = await self.pipeline.poll(self._session, self.specs[url], self.feed_ids[url])
-            if report.alerts:
-                self._kick.set()
+            if report.alerts or report.error:
+                self._kick.set()  # news alerts, or perhaps an operator alert, to send
+            if report.next_poll is not None and self._scheduler is not None:
+                # The trigger only keeps the job alive; when it runs next is the feed's own
+                # cadence (ttl, caching headers, Retry-After, backoff), decided by the poll.
+                with contextlib.suppress(JobLookupError):  # removed by a reload meanwhile
+                    self._scheduler.modify_job(self._job_id(url), next_run_time=report.next_poll)
         except Exception:
             log.exception("unexpected error polling %s; the next poll will try again", url)
         finally:
@@ -189,7 +213,7 @@ class Daemon:
                 await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
             self._kick.clear()
             try:
-                await asyncio.to_thread(deliver_due, self.app.store, self.channels, utcnow())
+                await self._deliver()
             except Exception:
                 log.exception("delivery pass failed; alerts stay queued for the next pass")
             if self._stopping.is_set():
@@ -219,6 +243,11 @@ class Daemon:
             return
         if new.database_url != self.settings.database_url:
             log.warning("database changed in the config: restart watcher to use it")
+        if (new.host_concurrency, new.timeout) != (
+            self.settings.host_concurrency,
+            self.settings.timeout,
+        ):
+            log.warning("host_concurrency or timeout changed: restart watcher to apply them")
         self.settings = new
         self.channels = channels
         self._signature = _signature(new)

@@ -67,6 +67,9 @@ class _Strict(BaseModel):
 class _Defaults(_Strict):
     interval: Duration = 300.0
     backlog: Literal["alert", "skip"] = "alert"
+    host_concurrency: int = Field(default=2, ge=1, le=100)
+    timeout: Duration = Field(default=30.0, gt=0)
+    alert_after: Duration = Field(default=6 * 3600.0, gt=0)
 
 
 def _str_list(value: Any) -> Any:
@@ -83,6 +86,7 @@ class _Feed(_Strict):
     interval: Duration | None = None
     backlog: Literal["alert", "skip"] | None = None
     tags: StrList = []
+    enabled: bool = True
 
 
 class _Config(_Strict):
@@ -91,6 +95,7 @@ class _Config(_Strict):
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
     rules: str = "rules/"
+    operator_channel: str | None = None
 
 
 class _Rule(_Strict):
@@ -124,6 +129,10 @@ class Settings:
     rules: RuleSet
     rules_path: Path | None = None
     rule_files: tuple[Path, ...] = field(default=())
+    host_concurrency: int = 2  # requests in flight per host
+    timeout: float = 30.0  # seconds for a whole fetch
+    alert_after: float = 6 * 3600.0  # seconds a feed may fail before the operator is alerted
+    operator_channel: str | None = None  # the channel told about feeds failing, silent, gone
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -307,6 +316,7 @@ def _feed_specs(
                 interval=feed.interval or cfg.defaults.interval,
                 backlog=feed.backlog or cfg.defaults.backlog,
                 tags=tuple(feed.tags),
+                enabled=feed.enabled,
             )
         )
     return tuple(specs)
@@ -479,10 +489,30 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
         problems.append(
             Problem(display, line_of(data, ("rules",)), f"rules path not found: {target}")
         )
+    if cfg.operator_channel is not None and names is not None and cfg.operator_channel not in names:
+        known = ", ".join(sorted(names)) or "none are configured"
+        problems.append(
+            Problem(
+                display,
+                line_of(data, ("operator_channel",)),
+                f'operator_channel: no channel named "{cfg.operator_channel}" '
+                f"(channels: {known}); name one of the channels above",
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return Settings(
-        config_path.resolve(), database, feeds, channels, ruleset, base / cfg.rules, files
+        config_path.resolve(),
+        database,
+        feeds,
+        channels,
+        ruleset,
+        base / cfg.rules,
+        files,
+        host_concurrency=cfg.defaults.host_concurrency,
+        timeout=cfg.defaults.timeout,
+        alert_after=cfg.defaults.alert_after,
+        operator_channel=cfg.operator_channel,
     )
 
 

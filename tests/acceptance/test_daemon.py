@@ -139,3 +139,44 @@ def test_run_refuses_to_start_on_an_invalid_config(tmp_path: Path) -> None:
         'rules/main.yaml:3: rule "x": query: the query ends where a term was expected (at column 5)'
     )
     assert not (tmp_path / "watcher.db").exists()
+
+
+def test_daemon_waits_as_long_as_retry_after_asks_then_polls_again(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    busy = feed_server.set("/busy.xml", b"busy", status=503, headers={"Retry-After": "6"})
+    fine = feed_server.set("/fine.xml", rss([Entry("v1", "Venezuela")]))
+    config = write_config(
+        tmp_path,
+        feeds=[
+            {"url": busy, "name": "Busy", "interval": "1s"},
+            {"url": fine, "name": "Fine", "interval": "1s"},
+        ],
+        channels={"desk": "console://"},
+        rules=RULES,
+    )
+
+    def count(path: str) -> int:
+        return feed_server.paths().count(path)
+
+    with (tmp_path / "daemon.log").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while count("/fine.xml") < 5 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            # The fine feed, on the same 1 s interval, has been polled 5 times (> 4 s): the busy
+            # one asked for 6 s and was left alone.
+            assert count("/fine.xml") >= 5
+            assert count("/busy.xml") == 1
+            while count("/busy.xml") < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert count("/busy.xml") == 2  # and then polled again: never given up on
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)

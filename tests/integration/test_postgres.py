@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,67 @@ def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) 
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         store.close()
+
+
+def _upgrade_with_a_feed_from_0002(url: str) -> None:
+    """A database in use before 0003 (a feed row exists) migrates, and its feed polls on."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from watcher.store.migrate import alembic_config
+
+    store = Store(url)
+    try:
+        with store.engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0002")
+            conn.execute(
+                text(
+                    "INSERT INTO feeds (url, status, error_count) "
+                    "VALUES ('https://old.example/f.xml', 'ok', 0)"
+                )
+            )
+        store.migrate()
+        (view,) = store.feed_views()
+        assert view.state.redirect_count == 0 and view.state.new_item_polls == 0
+        assert store.queue_operator_alert("test", "subject", "body", _NOW) > 0
+        assert [a.kind for a in store.operator_alerts("pending")] == ["test"]
+    finally:
+        store.close()
+
+
+_NOW = datetime(2026, 11, 2, tzinfo=UTC)
+
+
+@pytest.mark.postgres
+def test_migration_0003_upgrades_a_used_database_on_postgresql(postgres_url: str) -> None:
+    _upgrade_with_a_feed_from_0002(postgres_url)
+
+
+def test_migration_0003_upgrades_a_used_database_on_sqlite(tmp_path: Path) -> None:
+    _upgrade_with_a_feed_from_0002(f"sqlite:///{tmp_path / 'w.db'}")
+
+
+@pytest.mark.postgres
+def test_gone_feed_and_operator_alert_on_postgresql(
+    tmp_path: Path,
+    postgres_url: str,
+    feed_server: FeedServer,
+    webhook: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    no_throttle: None,
+) -> None:
+    monkeypatch.setenv("WATCHER_DATABASE_URL", postgres_url)
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.set("/f.xml", b"", status=410), "name": "Old"}],
+        channels={"desk": "console://", "ops": f"json://127.0.0.1:{webhook.port}/ops"},
+        rules=RULES,
+        operator_channel="ops",
+    )
+    runner = CliRunner()
+    for _ in range(2):
+        assert runner.invoke(cli, ["--config", str(config), "run", "--once"]).exit_code == 0
+    assert len(feed_server.requests) == 1  # gone: not polled again
+    assert [p["title"] for _, p in webhook.wait_for(1)] == ["watcher: feed gone: Old"]
+    out = runner.invoke(cli, ["--config", str(config), "feeds", "--format", "json"]).stdout
+    assert json.loads(out)[0]["status"] == "gone"

@@ -16,11 +16,19 @@ from typing import Any
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.pool import NullPool
 
-from watcher.models import FeedSpec, FeedState, FeedView, HitView, Item, PendingAlert, RuleHit
+from watcher.models import (
+    FeedSpec,
+    FeedState,
+    FeedView,
+    HitView,
+    Item,
+    OperatorAlert,
+    PendingAlert,
+    RuleHit,
+)
 from watcher.store.migrate import upgrade
-from watcher.store.schema import deliveries, feeds, hits, items
+from watcher.store.schema import deliveries, feeds, hits, items, operator_alerts
 
 
 @dataclass
@@ -29,14 +37,26 @@ class PollRecord:
 
     feed_id: int
     polled_at: datetime
-    next_poll: datetime
+    next_poll: datetime | None
     error: str | None = None
-    not_modified: bool = False
+    not_modified: bool = False  # a 304, or a body identical to the last: nothing parsed
     etag: str | None = None
     last_modified: str | None = None
+    validators: bool = False  # store ``etag`` and ``last_modified`` as received
     feed_title: str | None = None
     items: list[tuple[Item, list[RuleHit]]] = field(default_factory=list)
     alert: bool = True  # False stores a new feed's backlog without queueing alerts
+    gone: bool = False  # 410: never polled again until re-enabled
+    count_error: bool = True  # False: a failure blamed on our own network, not on the feed
+    error_since: datetime | None = None
+    body_hash: str | None = None  # None keeps the stored hash
+    full_fetch: bool = False  # a 200 answered: the daily unconditional fetch is done
+    ttl: int | None = None
+    fetch_url: str | None = None
+    redirect_to: str | None = None
+    redirect_count: int = 0
+    health_alert: str | None = None  # the operator alert standing after this poll
+    notice: tuple[str, str, str] | None = None  # (kind, subject, body): queued with the poll
 
 
 @dataclass(frozen=True)
@@ -104,7 +124,10 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         if url.startswith("sqlite"):
-            self.engine = create_engine(url, poolclass=NullPool)
+            # Pooled: a fresh connection per transaction costs a WAL checkpoint at each close
+            # (the last connection to close checkpoints), ~3 ms a poll; SQLAlchemy's pool for
+            # a file database is shared safely across the worker threads.
+            self.engine = create_engine(url, pool_size=4, max_overflow=8)
             _sqlite_begin_immediate(self.engine)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
@@ -147,12 +170,36 @@ class Store:
             next_poll=r.next_poll,
             error_count=r.error_count,
             polled_ok_before=r.last_success is not None,
+            status=r.status,
+            fetch_url=r.fetch_url,
+            redirect_to=r.redirect_to,
+            redirect_count=r.redirect_count,
+            body_hash=r.body_hash,
+            last_full_fetch=r.last_full_fetch,
+            ttl=r.ttl,
+            last_success=r.last_success,
+            last_error=r.last_error,
+            error_since=r.error_since,
+            health_alert=r.health_alert,
+            first_new_item=r.first_new_item,
+            last_new_item=r.last_new_item,
+            new_item_polls=r.new_item_polls,
         )
 
     def feed_state(self, feed_id: int) -> FeedState:
         with self.engine.connect() as conn:
             row = conn.execute(select(feeds).where(feeds.c.id == feed_id)).one()
             return self._state(row)
+
+    def feed_states(self, feed_ids: Sequence[int]) -> dict[int, FeedState]:
+        """Many feeds' states in one query per 500 (a round of polls reads them all at once)."""
+        ids = list(feed_ids)
+        found: dict[int, FeedState] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                for r in conn.execute(select(feeds).where(feeds.c.id.in_(ids[i : i + 500]))):
+                    found[r.id] = self._state(r)
+        return found
 
     def known_keys(self, feed_id: int, keys: Iterable[str]) -> set[str]:
         """Which of these item keys the feed has already delivered to us."""
@@ -171,60 +218,220 @@ class Store:
         """Commit a poll: feed state, new items, hits and queued alerts, in one transaction."""
         new_items = hit_count = alert_count = 0
         with self.engine.begin() as conn:
-            values: dict[str, Any] = {"last_polled": rec.polled_at, "next_poll": rec.next_poll}
+            values: dict[str, Any] = {
+                "last_polled": rec.polled_at,
+                "next_poll": rec.next_poll,
+                "fetch_url": rec.fetch_url,
+                "redirect_to": rec.redirect_to,
+                "redirect_count": rec.redirect_count,
+                "health_alert": rec.health_alert,
+            }
             if rec.error is not None:
-                values.update(
-                    status="failing", last_error=rec.error, error_count=feeds.c.error_count + 1
-                )
+                values.update(status="gone" if rec.gone else "failing", last_error=rec.error)
+                if rec.count_error:
+                    values.update(error_count=feeds.c.error_count + 1, error_since=rec.error_since)
             else:
                 values.update(
-                    status="ok", last_error=None, error_count=0, last_success=rec.polled_at
+                    status="ok",
+                    last_error=None,
+                    error_count=0,
+                    error_since=None,
+                    last_success=rec.polled_at,
                 )
-                if not rec.not_modified:
+                if rec.validators:
                     values.update(etag=rec.etag, last_modified=rec.last_modified)
                 if rec.feed_title:
                     values["title"] = rec.feed_title
+                if rec.body_hash is not None:
+                    values["body_hash"] = rec.body_hash
+                if rec.full_fetch:
+                    values["last_full_fetch"] = rec.polled_at
+                if rec.ttl is not None:
+                    values["ttl"] = rec.ttl
             conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(**values))
+            if rec.notice is not None:
+                self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
+            inserted = self._insert_items(conn, rec)
+            new_items = len(inserted)
+            hit_rows = []
             for item, rule_hits in rec.items:
-                item_id = conn.execute(
-                    self._insert(items)
-                    .values(
-                        feed_id=rec.feed_id,
-                        key=item.key,
-                        article_key=item.article_key,
-                        title=item.title,
-                        link=item.link,
-                        summary=item.summary,
-                        content=item.content,
-                        published=item.published,
-                        language=item.language,
-                        first_seen=rec.polled_at,
-                    )
-                    .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-                    .returning(items.c.id)
-                ).scalar()
-                if item_id is None:
-                    continue  # stored by an earlier poll: an edit is not a new article
-                new_items += 1
-                if not rule_hits:
-                    continue
-                conn.execute(
-                    hits.insert(),
-                    [
-                        {
-                            "item_id": item_id,
-                            "rule_id": h.rule_id,
-                            "rule_title": h.rule_title,
-                            "terms": json.dumps(list(h.terms), ensure_ascii=False),
-                            "matched_at": rec.polled_at,
-                        }
-                        for h in rule_hits
-                    ],
-                )
+                item_id = inserted.get(item.key)
+                if item_id is None or not rule_hits:
+                    continue  # stored by an earlier poll (an edit is not a new article), or no hit
+                hit_rows += [
+                    {
+                        "item_id": item_id,
+                        "rule_id": h.rule_id,
+                        "rule_title": h.rule_title,
+                        "terms": json.dumps(list(h.terms), ensure_ascii=False),
+                        "matched_at": rec.polled_at,
+                    }
+                    for h in rule_hits
+                ]
                 hit_count += len(rule_hits)
                 if rec.alert:
                     alert_count += self._queue_alerts(conn, item_id, item, rule_hits, rec.polled_at)
+            if hit_rows:
+                conn.execute(hits.insert(), hit_rows)
+            if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.id == rec.feed_id)
+                    .values(
+                        first_new_item=func.coalesce(feeds.c.first_new_item, rec.polled_at),
+                        last_new_item=rec.polled_at,
+                        new_item_polls=feeds.c.new_item_polls + 1,
+                    )
+                )
         return PollOutcome(new_items, hit_count, alert_count)
+
+    def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
+        """Insert the poll's items in batches; return the ids of those new to the feed, by key
+        (one statement per batch: per-row statements cost more than the parse)."""
+        stmt = (
+            self._insert(items)
+            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
+            .returning(items.c.id, items.c.key)
+        )
+        rows = [
+            {
+                "feed_id": rec.feed_id,
+                "key": item.key,
+                "article_key": item.article_key,
+                "title": item.title,
+                "link": item.link,
+                "summary": item.summary,
+                "content": item.content,
+                "published": item.published,
+                "language": item.language,
+                "first_seen": rec.polled_at,
+            }
+            for item, _ in rec.items
+        ]
+        inserted: dict[str, int] = {}
+        for i in range(0, len(rows), 500):
+            for r in conn.execute(stmt, rows[i : i + 500]):
+                inserted[r.key] = r.id
+        return inserted
+
+    def reenable_feed(self, url: str) -> bool:
+        """Poll a feed marked gone again, from its config URL, at the next chance; False when
+        no gone feed has that URL."""
+        with self.engine.begin() as conn:
+            return bool(
+                conn.execute(
+                    update(feeds)
+                    .where(feeds.c.url == url, feeds.c.status == "gone")
+                    .values(
+                        status="new",
+                        next_poll=None,
+                        error_count=0,
+                        error_since=None,
+                        last_error=None,
+                        health_alert=None,
+                        fetch_url=None,
+                        redirect_to=None,
+                        redirect_count=0,
+                    )
+                ).rowcount
+            )
+
+    # -- operator alerts -----------------------------------------------------------------------
+
+    def queue_operator_alert(self, kind: str, subject: str, body: str, now: datetime) -> int:
+        """Queue a message for the operator; the delivery loop sends it to ``operator_channel``.
+
+        Durable like news alerts: the row stays pending until the channel takes it, so a channel
+        that is down loses nothing. ``kind`` is a short machine-readable tag (``feed-failing``);
+        ``subject`` and ``body`` are plain text. Returns the row id.
+        """
+        with self.engine.begin() as conn:
+            return self._queue_operator_alert(conn, kind, subject, body, now)
+
+    @staticmethod
+    def _queue_operator_alert(
+        conn: Connection, kind: str, subject: str, body: str, now: datetime
+    ) -> int:
+        return int(
+            conn.execute(
+                operator_alerts.insert()
+                .values(
+                    kind=kind,
+                    subject=subject,
+                    body=body,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt=now,
+                )
+                .returning(operator_alerts.c.id)
+            ).scalar_one()
+        )
+
+    def claim_operator_alerts(
+        self, now: datetime, lease: timedelta, limit: int = 100
+    ) -> list[OperatorAlert]:
+        """Take due operator alerts for sending, with the same lease as ``claim_due_alerts``."""
+        table = operator_alerts
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(table)
+                .where(table.c.status == "pending", table.c.next_attempt <= now)
+                .order_by(table.c.id)
+                .limit(limit)
+            ).all()
+            claimed = [
+                r
+                for r in rows
+                if conn.execute(
+                    update(table)
+                    .where(
+                        table.c.id == r.id,
+                        table.c.status == "pending",
+                        table.c.next_attempt <= now,
+                    )
+                    .values(next_attempt=now + lease)
+                ).rowcount
+                == 1
+            ]
+        return [self._operator_alert(r) for r in claimed]
+
+    @staticmethod
+    def _operator_alert(r: Any) -> OperatorAlert:
+        return OperatorAlert(
+            id=r.id,
+            kind=r.kind,
+            subject=r.subject,
+            body=r.body,
+            status=r.status,
+            attempts=r.attempts,
+            created_at=r.created_at,
+            last_error=r.last_error,
+        )
+
+    def finish_operator_alert(
+        self, alert_id: int, now: datetime, error: str | None, retry_at: datetime | None = None
+    ) -> None:
+        """Record a send: sent (``error`` None), logged only (no ``retry_at``: no channel is
+        configured), or failed and due again at ``retry_at``."""
+        table = operator_alerts
+        values: dict[str, Any] = {"attempts": table.c.attempts + 1, "last_error": error}
+        if error is None:
+            values.update(status="sent", sent_at=now)
+        elif retry_at is None:
+            values.update(status="logged", sent_at=now)
+        else:
+            values["next_attempt"] = retry_at
+        with self.engine.begin() as conn:
+            conn.execute(update(table).where(table.c.id == alert_id).values(**values))
+
+    def operator_alerts(self, status: str | None = None) -> list[OperatorAlert]:
+        """Operator alerts, oldest first (all, or those with ``status``)."""
+        query = select(operator_alerts).order_by(operator_alerts.c.id)
+        if status is not None:
+            query = query.where(operator_alerts.c.status == status)
+        with self.engine.connect() as conn:
+            return [self._operator_alert(r) for r in conn.execute(query)]
 
     def _queue_alerts(
         self,
@@ -415,6 +622,7 @@ class Store:
                 error_count=r.error_count,
                 last_error=r.last_error,
                 items=int(r.n),
+                state=self._state(r),
             )
             for url in order
             if (r := rows.get(url)) is not None
@@ -481,11 +689,12 @@ class Store:
             ]
 
     def due_feed_ids(self, now: datetime) -> set[int]:
-        """Feeds due for a poll: never polled, or their next poll has come."""
+        """Feeds due for a poll: never polled, or their next poll has come (never a gone feed)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(feeds.c.id).where(
-                    or_(feeds.c.next_poll.is_(None), and_(feeds.c.next_poll <= now))
+                    feeds.c.status != "gone",
+                    or_(feeds.c.next_poll.is_(None), and_(feeds.c.next_poll <= now)),
                 )
             )
             return {r.id for r in rows}

@@ -60,12 +60,24 @@ feeds = Table(
     Column("title", Text),  # the feed's own title, used when the config names none
     Column("etag", Text),
     Column("last_modified", Text),
-    Column("status", String(16), nullable=False, default="new"),  # new | ok | failing
+    Column("status", String(16), nullable=False, default="new"),  # new | ok | failing | gone
     Column("last_polled", UTCDateTime()),
     Column("last_success", UTCDateTime()),
     Column("next_poll", UTCDateTime()),
     Column("error_count", Integer, nullable=False, default=0),
     Column("last_error", Text),
+    # -- polling etiquette and health (0003) --
+    Column("fetch_url", Text),  # where a confirmed permanent redirect now sends us; else url
+    Column("redirect_to", Text),  # a 301/308 target seen on consecutive polls, not yet confirmed
+    Column("redirect_count", Integer, nullable=False, default=0, server_default="0"),
+    Column("body_hash", Text),  # sha256 of the last body parsed: an identical body is not parsed
+    Column("last_full_fetch", UTCDateTime()),  # last 200: a daily fetch goes without validators
+    Column("ttl", Integer),  # the feed's <ttl>, in seconds, remembered across 304s
+    Column("error_since", UTCDateTime()),  # first failure of the current run of failures
+    Column("health_alert", String(16)),  # failing | stale | gone: the operator alert standing
+    Column("first_new_item", UTCDateTime()),  # first and last poll that brought new items,
+    Column("last_new_item", UTCDateTime()),  # and how many did: the feed's usual rhythm
+    Column("new_item_polls", Integer, nullable=False, default=0, server_default="0"),
 )
 
 items = Table(
@@ -116,4 +128,20 @@ deliveries = Table(
     Column("sent_at", UTCDateTime()),
     UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
+)
+
+operator_alerts = Table(
+    "operator_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),  # e.g. feed-failing, feed-recovered, feed-gone
+    Column("subject", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | sent | logged (no channel set)
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("next_attempt", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime()),
+    Index("ix_operator_alerts_status_next", "status", "next_attempt"),
 )
