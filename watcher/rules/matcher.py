@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from watcher.rules.query import (
@@ -43,9 +44,9 @@ def reading_order(span: Span) -> tuple[int, int, int]:
     return (_ORDER[span.field], span.start, span.end)
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Where a term matched: a field and a half-open range of word positions."""
+class Span(NamedTuple):
+    """Where a term matched: a field and a half-open range of word positions (a tuple: made,
+    hashed and compared in C, and matching makes a great many)."""
 
     field: str
     start: int
@@ -75,7 +76,18 @@ class Document:
     by counting the spaces before it, and presearch runs its automaton over the same string.
     """
 
-    __slots__ = ("_bounds", "_folded", "_spaced", "_spans", "everything", "host", "text", "words")
+    __slots__ = (
+        "_bounds",
+        "_folded",
+        "_spaced",
+        "_spans",
+        "_surfaces",
+        "everything",
+        "host",
+        "memo",
+        "text",
+        "words",
+    )
 
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
@@ -85,6 +97,10 @@ class Document:
         self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
+        self._surfaces: dict[Span, str] = {}
+        # what each term and alias of the rules evaluated so far found here: the rules an
+        # item is a candidate for share many terms ("Venezuela", a name that drew them all)
+        self.memo: dict[object, tuple[object, Evaluation]] = {}
         self.host = link_host(link)
         for name in TEXT_FIELDS:
             text = fields.get(name) or ""
@@ -150,6 +166,12 @@ class Document:
 
     def surface(self, span: Span) -> str:
         """The text of a span as the reader saw it (case and accents kept)."""
+        found = self._surfaces.get(span)
+        if found is None:
+            found = self._surfaces[span] = self._surface(span)
+        return found
+
+    def _surface(self, span: Span) -> str:
         if span.field == "link":
             return self.host
         words = self.words[span.field]
@@ -360,6 +382,19 @@ class Evaluation:
 NO_MATCH = Evaluation(False)  # shared: evaluation results are never changed once made
 
 
+def _leaf(node: Term | AliasSet, doc: Document, within: str | None) -> Evaluation:
+    if isinstance(node, Term):
+        if node.pattern and node.pattern not in doc.everything:
+            return NO_MATCH  # the common case for a candidate's other terms
+        spans = _term_spans(node, doc, _scope(node.field, within))
+    else:
+        spans = _alias_spans(node, doc, _scope(node.field, within))
+    if not spans:
+        return NO_MATCH
+    # occurrences as NEAR operands are wanted only inside a NEAR (``within`` set)
+    return Evaluation(True, spans, [(s,) for s in spans] if within else [])
+
+
 def _scope(own: str | None, within: str | None) -> tuple[str, ...]:
     """The fields a term looks in: its own scope, narrowed to ``within`` (a NEAR's field)."""
     if within is None:
@@ -370,19 +405,16 @@ def _scope(own: str | None, within: str | None) -> tuple[str, ...]:
 def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluation:
     """Evaluate a compiled query; spans under a NOT or a failed branch are not reported.
     ``within`` limits every term to one field (the sides of a NEAR)."""
-    if isinstance(node, Term):
-        if node.pattern and node.pattern not in doc.everything:
-            return NO_MATCH  # the common case for a candidate's other terms
-        spans = _term_spans(node, doc, _scope(node.field, within))
-        if not spans:
-            return NO_MATCH
-        # occurrences as NEAR operands are wanted only inside a NEAR (``within`` set)
-        return Evaluation(True, spans, [(s,) for s in spans] if within else [])
-    if isinstance(node, AliasSet):
-        spans = _alias_spans(node, doc, _scope(node.field, within))
-        if not spans:
-            return NO_MATCH
-        return Evaluation(True, spans, [(s,) for s in spans] if within else [])
+    if isinstance(node, Term | AliasSet):
+        # terms and aliases are shared objects, so their identity names them in the memo
+        # (the node is kept beside its result: an id is only a name while its object lives)
+        key: object = id(node) if within is None else (id(node), within)
+        known = doc.memo.get(key)
+        if known is not None and known[0] is node:
+            return known[1]
+        found = _leaf(node, doc, within)
+        doc.memo[key] = (node, found)
+        return found
     if isinstance(node, CAnd):
         spans = []
         units = []

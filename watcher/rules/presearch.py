@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import product
+from operator import itemgetter
 
 import ahocorasick
 
@@ -91,8 +92,10 @@ class PresearchIndex:
     def __init__(
         self, nodes: Sequence[CNode], frequency: Mapping[str, float] | None = None
     ) -> None:
-        self.sets = [tuple(sorted(set(requirements(n)), key=len)) for n in nodes]
-        uses = Counter(member for sets in self.sets for s in set(sets) for member in s)
+        reqs: list[tuple[Requirement, ...]] = [
+            tuple(sorted(set(requirements(n)), key=len)) for n in nodes
+        ]
+        uses = Counter(member for sets in reqs for s in set(sets) for member in s)
         frequency = frequency or {}
 
         def cost(member: str) -> tuple[bool, int, int, int]:
@@ -103,57 +106,73 @@ class PresearchIndex:
             seen = int(frequency.get(word, 0.0) * 100)  # percent of recent items holding it
             return (word in _COMMON, seen, uses[member] * (4 if prefix else 1), -len(member))
 
-        self.single: dict[str, list[int]] = {}  # sets of one member: that member
-        self.pairs: dict[str, dict[str, list[int]]] = {}  # first anchor -> second -> rules
+        single: dict[str, list[int]] = {}  # sets of one member: that member
+        pairs: dict[str, dict[str, list[int]]] = {}  # first anchor -> second -> rules
         self.always: list[int] = []  # rules with nothing to look for: tried on every item
-        for i, sets in enumerate(self.sets):
+        for i, sets in enumerate(reqs):
             if any(not s for s in sets):
                 self.always.append(i)
-                self.sets[i] = ()
+                reqs[i] = ()
                 continue
             for req in sets:
                 if len(req) == 1:
-                    self.single.setdefault(next(iter(req)), []).append(i)
+                    single.setdefault(next(iter(req)), []).append(i)
                     continue
                 first, second, *_ = sorted(req, key=cost)
-                self.pairs.setdefault(first, {}).setdefault(second, []).append(i)
+                pairs.setdefault(first, {}).setdefault(second, []).append(i)
         # What an item is searched for: every anchor, and every other member of a set except
         # stop words (a set is then checked without them: a weaker check, never a wrong one).
         anchors = {
-            *self.single,
-            *self.pairs,
-            *(second for seconds in self.pairs.values() for second in seconds),
+            *single,
+            *pairs,
+            *(second for seconds in pairs.values() for second in seconds),
         }
         wanted = anchors | {
-            m for sets in self.sets for s in sets for m in s if m.rstrip("*") not in _COMMON
+            m for sets in reqs for s in sets for m in s if m.rstrip("*") not in _COMMON
         }
-        self.sets = [tuple(frozenset(s & wanted) for s in sets) for sets in self.sets]
+        # Members are numbered: what an item holds is then a set of small ints, gathered from
+        # the automaton in C, and every later test is a set operation on them.
+        number = {member: n for n, member in enumerate(sorted(wanted))}
+        self._sets = [
+            tuple(frozenset(number[m] for m in s & wanted) for s in sets) for sets in reqs
+        ]
+        # first anchor -> (rules anchored by it alone, {second anchor: rules anchored by both})
+        self._anchors: dict[int, tuple[tuple[int, ...], dict[int, tuple[int, ...]]]] = {
+            number[first]: (
+                tuple(single.get(first, ())),
+                {number[m]: tuple(rules) for m, rules in pairs.get(first, {}).items()},
+            )
+            for first in single.keys() | pairs.keys()
+        }
+        self._firsts = frozenset(self._anchors)
         # All of it in one Aho-Corasick automaton, run once over the item's words as
         # ``Document.everything`` holds them (one space between words, one at each end): a
         # word is found as " word ", a prefix as " stem". One pass in C finds every member
         # the item holds, prefixes included, with no lookup per word of the item; a hash
         # lookup per word would first have to hash every word of the item.
         self._automaton = ahocorasick.Automaton()
-        for member in wanted:
-            entry = (member, self.single.get(member, ()), self.pairs.get(member, {}))
-            self._automaton.add_word(_pattern(member), entry)
+        for member, n in number.items():
+            self._automaton.add_word(_pattern(member), n)
         self._automaton.make_automaton()
 
     def candidates(self, everything: str) -> list[int]:
         """The rules, in order, that an item could match, given its words separated by single
         spaces with a space at each end (``Document.everything``)."""
-        # one entry per member found, however many times the item holds it
-        hit = {entry[0]: entry for _end, entry in self._automaton.iter(everything)}
+        present = set(map(_VALUE, self._automaton.iter(everything)))  # members, in C
         found: set[int] = set(self.always)
-        for _member, singles, seconds in hit.values():
-            if singles:
-                found.update(singles)
-            # most first anchors have one or two second anchors: a loop beats a set operation
-            for second in seconds:
-                if second in hit:
+        anchors = self._anchors
+        for first in present & self._firsts:
+            rules, seconds = anchors[first]
+            if rules:
+                found.update(rules)
+            if len(seconds) > 4:  # a common first anchor: intersect in C
+                for second in seconds.keys() & present:
                     found.update(seconds[second])
-        present = hit.keys()
-        sets = self.sets
+            else:
+                for second, both in seconds.items():
+                    if second in present:
+                        found.update(both)
+        sets = self._sets
         kept = []
         for i in found:
             rule_sets = sets[i]
@@ -165,6 +184,9 @@ class PresearchIndex:
                 kept.append(i)
         kept.sort()
         return kept
+
+
+_VALUE = itemgetter(1)  # an automaton match is (end, value)
 
 
 def _pattern(member: str) -> str:
