@@ -7,8 +7,9 @@ a lookup plus a check of the few places its first word occurs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -53,6 +54,10 @@ class Span(NamedTuple):
     end: int
 
 
+# Makes a Span from a (field, start, end) tuple without the Python-level ``__new__``.
+_span: Callable[[tuple[str, int, int]], Span] = partial(tuple.__new__, Span)
+
+
 Unit = tuple[Span, ...]  # one match of a NEAR operand: the words it is made of
 
 
@@ -82,6 +87,7 @@ class Document:
         "_spaced",
         "_spans",
         "_surfaces",
+        "_text_bounds",
         "everything",
         "host",
         "memo",
@@ -127,6 +133,7 @@ class Document:
         for name, part in zip(FIELDS, parts, strict=True):
             self._bounds[name] = (at, at + len(part) + 2)
             at += len(part) + 3
+        self._text_bounds = (self._bounds["title"][0], self._bounds["content"][1])
 
     @classmethod
     def from_html(
@@ -147,7 +154,7 @@ class Document:
         everything = self.everything
         bounds = self._bounds
         if fields is TEXT_FIELDS:  # the usual case: one search over title, summary, content
-            lo, hi = bounds["title"][0], bounds["content"][1]
+            lo, hi = self._text_bounds
         elif len(fields) == 1:
             lo, hi = bounds[fields[0]]
         else:
@@ -297,12 +304,12 @@ def has_positive_term(node: CNode) -> bool:
 def _term_spans(term: Term, doc: Document, fields: tuple[str, ...]) -> list[Span]:
     n = len(term.parts)
     if term.pattern:  # exact words: one search for the whole phrase
-        return [Span(name, at, at + n) for name, at in doc.find(term.pattern, fields)]
+        return [_span((name, at, at + n)) for name, at in doc.find(term.pattern, fields)]
     first = term.parts[0]
     pattern = " " + first.text + (" " if first.kind == "word" else "")  # a prefix: " venez"
     found = doc.find(pattern, fields)
     if n == 1:
-        return [Span(name, at, at + 1) for name, at in found]
+        return [_span((name, at, at + 1)) for name, at in found]
     spans = []
     for name, at in found:
         words = doc.words[name]

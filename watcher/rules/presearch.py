@@ -136,15 +136,14 @@ class PresearchIndex:
         self._sets = [
             tuple(frozenset(number[m] for m in s & wanted) for s in sets) for sets in reqs
         ]
-        # first anchor -> (rules anchored by it alone, {second anchor: rules anchored by both})
-        self._anchors: dict[int, tuple[tuple[int, ...], dict[int, tuple[int, ...]]]] = {
-            number[first]: (
-                tuple(single.get(first, ())),
-                {number[m]: tuple(rules) for m, rules in pairs.get(first, {}).items()},
-            )
-            for first in single.keys() | pairs.keys()
+        # first anchor -> rules anchored by it alone; first -> {second: rules anchored by both}
+        self._single = {number[m]: tuple(rules) for m, rules in single.items()}
+        self._pairs = {
+            number[first]: {number[m]: tuple(rules) for m, rules in seconds.items()}
+            for first, seconds in pairs.items()
         }
-        self._firsts = frozenset(self._anchors)
+        self._single_firsts = frozenset(self._single)
+        self._pair_firsts = frozenset(self._pairs)
         # All of it in one Aho-Corasick automaton, run once over the item's words as
         # ``Document.everything`` holds them (one space between words, one at each end): a
         # word is found as " word ", a prefix as " stem". One pass in C finds every member
@@ -160,18 +159,13 @@ class PresearchIndex:
         spaces with a space at each end (``Document.everything``)."""
         present = set(map(_VALUE, self._automaton.iter(everything)))  # members, in C
         found: set[int] = set(self.always)
-        anchors = self._anchors
-        for first in present & self._firsts:
-            rules, seconds = anchors[first]
-            if rules:
-                found.update(rules)
-            if len(seconds) > 4:  # a common first anchor: intersect in C
-                for second in seconds.keys() & present:
-                    found.update(seconds[second])
-            else:
-                for second, both in seconds.items():
-                    if second in present:
-                        found.update(both)
+        single, pairs = self._single, self._pairs
+        for first in present & self._single_firsts:
+            found.update(single[first])
+        for first in present & self._pair_firsts:
+            seconds = pairs[first]
+            for second in present.intersection(seconds):  # in C: most are not there
+                found.update(seconds[second])
         sets = self._sets
         kept = []
         for i in found:
