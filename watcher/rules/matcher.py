@@ -8,7 +8,7 @@ a lookup plus a check of the few places its first word occurs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -373,20 +373,25 @@ def _near(node: CNear, doc: Document, within: str | None) -> Evaluation:
                     units.append(a + b)
                     used.update(a)
                     used.update(b)
-    return Evaluation(bool(units), list(used), units)
+    return _evaluation((True, list(used), units)) if units else NO_MATCH
 
 
-@dataclass(slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Whether a query matched, the spans of the terms that made it match, and (for an
-    enclosing NEAR) its occurrences: a term's own spans, a NEAR's matching pairs."""
+    enclosing NEAR) its occurrences: a term's own spans, a NEAR's matching pairs.
+
+    Never changed once made (so that one result can be shared, and kept per document)."""
 
     matched: bool
-    spans: list[Span] = field(default_factory=list)
-    units: list[Unit] = field(default_factory=list)
+    spans: list[Span]
+    units: list[Unit]
 
 
-NO_MATCH = Evaluation(False)  # shared: evaluation results are never changed once made
+_evaluation: Callable[[tuple[bool, list[Span], list[Unit]]], Evaluation] = partial(
+    tuple.__new__, Evaluation
+)
+NO_MATCH = Evaluation(False, [], [])
+MATCH = Evaluation(True, [], [])  # a match with nothing to show: NOT x, where x is absent
 
 
 def _leaf(node: Term | AliasSet, doc: Document, within: str | None) -> Evaluation:
@@ -399,7 +404,7 @@ def _leaf(node: Term | AliasSet, doc: Document, within: str | None) -> Evaluatio
     if not spans:
         return NO_MATCH
     # occurrences as NEAR operands are wanted only inside a NEAR (``within`` set)
-    return Evaluation(True, spans, [(s,) for s in spans] if within else [])
+    return _evaluation((True, spans, [(s,) for s in spans] if within else []))
 
 
 def _scope(own: str | None, within: str | None) -> tuple[str, ...]:
@@ -431,7 +436,7 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
                 return NO_MATCH
             spans.extend(result.spans)
             units.extend(result.units)
-        return Evaluation(True, spans, units)
+        return _evaluation((True, spans, units))
     if isinstance(node, COr):
         matched = False
         spans = []
@@ -442,14 +447,14 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
                 matched = True
                 spans.extend(result.spans)
                 units.extend(result.units)
-        return Evaluation(True, spans, units) if matched else NO_MATCH
+        return _evaluation((True, spans, units)) if matched else NO_MATCH
     if isinstance(node, CNot):
-        return NO_MATCH if evaluate(node.child, doc, within).matched else Evaluation(True)
+        return NO_MATCH if evaluate(node.child, doc, within).matched else MATCH
     if isinstance(node, CNear):
         return _near(node, doc, within)
     host = doc.host
     on_domain = bool(host) and (host == node.domain or host.endswith("." + node.domain))
-    return Evaluation(True, [Span("link", 0, 0)]) if on_domain else NO_MATCH
+    return Evaluation(True, [Span("link", 0, 0)], []) if on_domain else NO_MATCH
 
 
 def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
