@@ -45,6 +45,8 @@ def tune_rules(settings: Settings, store: Store) -> None:
     set then hands fewer needless candidates to evaluation). Matches are the same either way."""
     if len(settings.rules) >= TUNE_FROM_RULES:
         settings.rules.tune(document_frequency(store.recent_texts(TUNE_SAMPLE)))
+    else:
+        settings.rules.prepare()
 
 
 def open_store(settings: Settings) -> Store:

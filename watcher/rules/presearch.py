@@ -134,7 +134,7 @@ class PresearchIndex:
         # the automaton in C, and every later test is a set operation on them.
         number = {member: n for n, member in enumerate(sorted(wanted))}
         self._sets = [
-            tuple(frozenset(number[m] for m in s & wanted) for s in sets) for sets in reqs
+            tuple(frozenset(map(number.__getitem__, s & wanted)) for s in sets) for sets in reqs
         ]
         # first anchor -> rules anchored by it alone; first -> {second: rules anchored by both}
         self._single = {number[m]: tuple(rules) for m, rules in single.items()}

@@ -151,20 +151,34 @@ def speaks(rule_langs: tuple[str, ...], language: str | None) -> bool:
 class RuleSet:
     """The enabled rules, compiled once per load and shared read-only by every poll.
 
-    Matching an item costs one presearch (a lookup per distinct word) plus the evaluation of the
-    few rules whose anchor words the item holds: not a pass over every rule.
+    Matching an item costs one presearch (one Aho-Corasick pass over its words) plus the
+    evaluation of the few rules whose anchor words the item holds: not a pass over every rule.
     """
 
     def __init__(self, rules: Iterable[CompiledRule]) -> None:
         everything = list(rules)
         self.rules = [r for r in everything if r.spec.enabled]
         self.by_id = {r.spec.id: r for r in everything}
-        self.index = PresearchIndex([r.node for r in self.rules])
+        self._index: PresearchIndex | None = None  # built on first use, or by ``tune``
 
     def tune(self, frequency: Mapping[str, float]) -> None:
         """Re-pick anchors knowing how common each word is in recent items (see
         ``presearch.document_frequency``): same matches, fewer candidates to rule out."""
-        self.index = PresearchIndex([r.node for r in self.rules], frequency)
+        self._index = PresearchIndex([r.node for r in self.rules], frequency)
+
+    @property
+    def index(self) -> PresearchIndex:
+        """The presearch index; built here when nothing tuned it first (a daemon tunes it at
+        start, so 100,000 rules are indexed once, not twice)."""
+        if self._index is None:
+            self._index = PresearchIndex([r.node for r in self.rules])
+        return self._index
+
+    def prepare(self) -> None:
+        """Build the presearch index now, where the caller chooses (a reload does it in a
+        worker thread), rather than in the first poll that matches."""
+        if self._index is None:
+            self._index = PresearchIndex([r.node for r in self.rules])
 
     def __len__(self) -> int:
         return len(self.rules)
