@@ -38,10 +38,17 @@ _COMMON = frozenset(
 )
 
 
-def _term(term: Term) -> Requirement:
-    return frozenset(
+def _term(term: Term, cache: dict[int, tuple[Term, Requirement]]) -> Requirement:
+    """The words (and ``stem*``) of a term. Terms are shared objects, so one index build
+    works each out once (``cache``: by identity, the term kept beside its set)."""
+    known = cache.get(id(term))
+    if known is not None and known[0] is term:
+        return known[1]
+    found = frozenset(
         p.text if p.kind == "word" else p.text + "*" for p in term.parts if p.kind != "any"
     )
+    cache[id(term)] = (term, found)
+    return found
 
 
 def _all_of(options: Sequence[tuple[Requirement, ...]]) -> tuple[Requirement, ...]:
@@ -57,20 +64,23 @@ def _all_of(options: Sequence[tuple[Requirement, ...]]) -> tuple[Requirement, ..
     return min(constrained, key=len)  # one child's sets alone are still required: still sound
 
 
-def requirements(node: CNode) -> tuple[Requirement, ...]:
+def requirements(
+    node: CNode, cache: dict[int, tuple[Term, Requirement]] | None = None
+) -> tuple[Requirement, ...]:
     """Sets of words, one of which an item must hold wholly for ``node`` to match."""
+    cache = {} if cache is None else cache
     if isinstance(node, Term):
-        return (_term(node),)
+        return (_term(node, cache),)
     if isinstance(node, AliasSet):
-        return tuple(_term(t) for t in node.terms)
+        return tuple(_term(t, cache) for t in node.terms)
     if isinstance(node, CAnd):
-        return _all_of([requirements(c) for c in node.children])
+        return _all_of([requirements(c, cache) for c in node.children])
     if isinstance(node, CNear):
-        return _all_of([requirements(node.left), requirements(node.right)])
+        return _all_of([requirements(node.left, cache), requirements(node.right, cache)])
     if isinstance(node, COr):
         sets: list[Requirement] = []
         for child in node.children:
-            found = requirements(child)
+            found = requirements(child, cache)
             if found == _NOTHING:
                 return _NOTHING
             sets.extend(found)
@@ -92,8 +102,9 @@ class PresearchIndex:
     def __init__(
         self, nodes: Sequence[CNode], frequency: Mapping[str, float] | None = None
     ) -> None:
+        terms: dict[int, tuple[Term, Requirement]] = {}
         reqs: list[tuple[Requirement, ...]] = [
-            tuple(sorted(set(requirements(n)), key=len)) for n in nodes
+            tuple(sorted(set(requirements(n, terms)), key=len)) for n in nodes
         ]
         uses = Counter(member for sets in reqs for s in set(sets) for member in s)
         frequency = frequency or {}
