@@ -74,6 +74,40 @@ class PendingAlert:
 
 
 @dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard delivery tries before an alert is given up as ``failed``.
+
+    With the backoff of ``notify.deliver`` (30 s doubling, capped at 1 h), 16 attempts span about
+    nine hours: a receiver down overnight still gets its alerts. A failure that retrying cannot fix
+    (the receiver says 401/403/404/410, a refused address) gives up after 3 attempts, a few minutes,
+    in case the receiver was being reconfigured.
+    """
+
+    max_attempts: int = 16
+    permanent_attempts: int = 3
+    lease: float = 300.0  # seconds a claimed alert is one sender's before another may send it
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One row of the delivery ledger as ``watcher alerts`` shows it."""
+
+    id: int
+    status: str  # pending | sent | failed
+    channel: str
+    title: str
+    link: str | None
+    feed: str
+    rules: tuple[str, ...]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    last_attempt: datetime | None
+    next_attempt: datetime | None  # pending only
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
 class HitView:
     """A stored hit as ``watcher hits`` shows it."""
 

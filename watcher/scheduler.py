@@ -23,7 +23,7 @@ from watcher.errors import ConfigError
 from watcher.fetcher import new_session
 from watcher.models import FeedSpec
 from watcher.notify import Channels, deliver_due
-from watcher.notify.deliver import DeliveryReport
+from watcher.notify.deliver import DeliveryReport, deliver_channel, park_unconfigured
 from watcher.pipeline import Pipeline, PollReport, utcnow
 from watcher.settings import Settings
 
@@ -37,7 +37,7 @@ DRAIN_TIMEOUT = 60.0
 @dataclass
 class OnceReport:
     polls: list[PollReport] = field(default_factory=list)
-    delivery: DeliveryReport = field(default_factory=lambda: DeliveryReport(0, 0))
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 def _signature(settings: Settings) -> tuple[tuple[str, int, int], ...]:
@@ -87,7 +87,9 @@ class Daemon:
                 if states[spec.url].id in due
             ]
             report.polls = list(await asyncio.gather(*polls))
-        report.delivery = await asyncio.to_thread(deliver_due, store, self.channels, utcnow())
+        report.delivery = await asyncio.to_thread(
+            deliver_due, store, self.channels, utcnow(), self.settings.delivery
+        )
         return report
 
     # -- daemon --------------------------------------------------------------------------------
@@ -184,16 +186,42 @@ class Daemon:
                 self._idle.set()
 
     async def _delivery_loop(self) -> None:
+        """Each channel drains in its own task, so a slow or down receiver delays only itself;
+        a channel still busy from the last pass is left to finish (never two senders)."""
+        tasks: dict[str, asyncio.Task[None]] = {}
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
             self._kick.clear()
             try:
-                await asyncio.to_thread(deliver_due, self.app.store, self.channels, utcnow())
+                await asyncio.to_thread(
+                    park_unconfigured,
+                    self.app.store,
+                    self.channels,
+                    utcnow(),
+                    self.settings.delivery,
+                )
             except Exception:
                 log.exception("delivery pass failed; alerts stay queued for the next pass")
+            for name in self.channels.names:
+                task = tasks.get(name)
+                if task is None or task.done():
+                    tasks[name] = asyncio.create_task(self._deliver(name))
             if self._stopping.is_set():
+                await asyncio.gather(*tasks.values())
                 return
+
+    async def _deliver(self, name: str) -> None:
+        channels, policy = self.channels, self.settings.delivery
+        try:
+            report = await asyncio.to_thread(
+                deliver_channel, self.app.store, channels, name, utcnow(), policy
+            )
+        except Exception:
+            log.exception("delivery to %s failed; its alerts stay queued for the next pass", name)
+            return
+        if report.sent and not self._stopping.is_set():
+            self._kick.set()  # more may have been queued while this channel was busy
 
     # -- reload --------------------------------------------------------------------------------
 

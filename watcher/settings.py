@@ -28,7 +28,7 @@ from sqlalchemy.exc import ArgumentError
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
-from watcher.models import FeedSpec
+from watcher.models import DeliveryPolicy, FeedSpec
 from watcher.rules.ruleset import (
     AliasTable,
     CompiledRule,
@@ -85,9 +85,16 @@ class _Feed(_Strict):
     tags: StrList = []
 
 
+class _Delivery(_Strict):
+    max_attempts: int = Field(default=DeliveryPolicy.max_attempts, ge=1)
+    permanent_attempts: int = Field(default=DeliveryPolicy.permanent_attempts, ge=1)
+    lease: Duration = Field(default=DeliveryPolicy.lease, gt=0)
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
+    delivery: _Delivery = _Delivery()
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
     rules: str = "rules/"
@@ -124,6 +131,7 @@ class Settings:
     rules: RuleSet
     rules_path: Path | None = None
     rule_files: tuple[Path, ...] = field(default=())
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -481,8 +489,18 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
         )
     if problems:
         raise ConfigError(problems)
+    delivery = DeliveryPolicy(
+        cfg.delivery.max_attempts, cfg.delivery.permanent_attempts, cfg.delivery.lease
+    )
     return Settings(
-        config_path.resolve(), database, feeds, channels, ruleset, base / cfg.rules, files
+        config_path.resolve(),
+        database,
+        feeds,
+        channels,
+        ruleset,
+        base / cfg.rules,
+        files,
+        delivery,
     )
 
 

@@ -1,12 +1,21 @@
-"""Drain the outbox: send every due alert, mark it sent, or keep it queued with a retry time."""
+"""Drain the outbox: send every due alert, mark it sent, keep it queued with a retry time, or
+give it up as ``failed`` (kept in the ledger, re-queued by ``watcher alerts retry``).
+
+Each channel drains on its own thread: a receiver that is down or slow holds up only its own
+alerts. Within a channel alerts go out oldest first, and the first failure that retrying may fix
+(connection refused, 5xx, timeout) ends that channel's pass: the rest wait for the same retry time
+instead of each waiting for its own timeout against a receiver known to be down.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from watcher.models import DeliveryPolicy, PendingAlert
 from watcher.notify.channels import Channels
 from watcher.notify.render import render
 from watcher.store import Store
@@ -15,13 +24,21 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE = 30.0  # seconds before the first retry; doubles per attempt
 RETRY_CAP = 3600.0
-LEASE = timedelta(minutes=5)  # how long a claimed alert is ours before another sender may retry
+UNCONFIGURED_RETRY = timedelta(hours=1)  # alerts for a channel no longer in the config
+CLAIM_BATCH = 20  # alerts claimed at once; keep one batch's sending time under the lease
+MAX_PARALLEL_CHANNELS = 16
 
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    sent: int
-    failed: int
+    sent: int = 0
+    failed: int = 0  # failed attempts: queued for a retry, or given up
+    gave_up: int = 0  # of those, moved to ``failed`` for good
+
+    def __add__(self, other: DeliveryReport) -> DeliveryReport:
+        return DeliveryReport(
+            self.sent + other.sent, self.failed + other.failed, self.gave_up + other.gave_up
+        )
 
 
 def retry_delay(attempts: int) -> float:
@@ -31,40 +48,100 @@ def retry_delay(attempts: int) -> float:
 
 
 def deliver_due(
-    store: Store, channels: Channels, now: datetime, batch: int = 100
+    store: Store, channels: Channels, now: datetime, policy: DeliveryPolicy | None = None
 ) -> DeliveryReport:
-    """Send every alert that is due now. A failed send stays queued; nothing is dropped."""
-    sent = failed = 0
+    """Send every alert that is due at ``now``, all channels at once. Nothing is dropped."""
+    policy = policy or DeliveryPolicy()
+    park_unconfigured(store, channels, now, policy)
+    names = channels.names
+    if not names:
+        return DeliveryReport()
+    with ThreadPoolExecutor(min(len(names), MAX_PARALLEL_CHANNELS)) as pool:
+        reports = list(
+            pool.map(lambda name: deliver_channel(store, channels, name, now, policy), names)
+        )
+    return sum(reports, DeliveryReport())
+
+
+def park_unconfigured(
+    store: Store, channels: Channels, now: datetime, policy: DeliveryPolicy
+) -> None:
+    """Alerts for a channel gone from the config stay queued (it may come back), looked at
+    again hourly; they count no attempts, so they never fail for that reason alone."""
+    for name in store.channels_with_due_alerts(now) - set(channels.names):
+        while due := store.claim_due_alerts(
+            now, timedelta(seconds=policy.lease), 500, channel=name
+        ):
+            store.postpone(
+                [a.id for a in due],
+                now + UNCONFIGURED_RETRY,
+                f'channel "{name}" is not configured; add it back to the config to send these',
+            )
+
+
+def deliver_channel(
+    store: Store, channels: Channels, name: str, now: datetime, policy: DeliveryPolicy
+) -> DeliveryReport:
+    """Send one channel's due alerts, oldest first, until none is due or it fails."""
+    report = DeliveryReport()
+    lease = timedelta(seconds=policy.lease)
     while True:
-        due = store.claim_due_alerts(now, LEASE, batch)
-        if not due:
-            break
-        for alert in due:
-            if alert.channel not in channels:
-                # The channel is gone from the config: keep the alert, look again in an hour.
-                store.mark_failed(
-                    alert.id,
-                    f'channel "{alert.channel}" is not configured',
-                    now + timedelta(hours=1),
-                )
-                continue
-            rendered = render(alert, channels.formats[alert.channel])
-            error = channels.send(alert.channel, rendered.title, rendered.body, rendered.format)
-            if error is None:
+        due = store.claim_due_alerts(now, lease, CLAIM_BATCH, channel=name)
+        for i, alert in enumerate(due):
+            rendered = render(alert, channels.formats[name])
+            result = channels.send(name, rendered.title, rendered.body, rendered.format)
+            if result.ok:
                 store.mark_sent(alert.id, now)
-                sent += 1
-                log.info("alert sent to %s: %s", alert.channel, alert.title)
+                report += DeliveryReport(sent=1)
+                log.info("alert sent to %s: %s", name, alert.title)
+                continue
+            error = result.error or "apprise reported failure"
+            attempts = alert.attempts + 1
+            limit = policy.permanent_attempts if result.permanent else policy.max_attempts
+            resume_at = now + timedelta(seconds=RETRY_BASE)
+            if attempts >= limit:
+                store.give_up(alert.id, error, now)
+                report += DeliveryReport(failed=1, gave_up=1)
+                _on_permanent_failure(alert, attempts, error)
+                if result.permanent:
+                    continue  # this alert's own problem, maybe: try the next one
             else:
-                retry_at = now + timedelta(seconds=retry_delay(alert.attempts))
-                store.mark_failed(alert.id, error, retry_at)
-                failed += 1
+                retry_at = resume_at = now + timedelta(seconds=retry_delay(alert.attempts))
+                store.retry_later(alert.id, error, now, retry_at)
+                report += DeliveryReport(failed=1)
                 log.warning(
-                    "alert to %s failed (attempt %d), retry at %s: %s",
-                    alert.channel,
-                    alert.attempts + 1,
+                    "alert %d to %s failed (attempt %d of %d), retry at %s UTC: %s",
+                    alert.id,
+                    name,
+                    attempts,
+                    limit,
                     retry_at.strftime("%H:%M:%S"),
                     error,
                 )
-        if len(due) < batch:
-            break
-    return DeliveryReport(sent, failed)
+                if result.permanent:
+                    continue
+            # The receiver is down or overloaded: the rest of the batch backs off with this one.
+            store.postpone([a.id for a in due[i + 1 :]], resume_at)
+            store.postpone_due(name, now, resume_at)
+            return report
+        if len(due) < CLAIM_BATCH:
+            return report
+
+
+def _on_permanent_failure(alert: PendingAlert, attempts: int, error: str) -> None:
+    """An alert was given up (status ``failed``): the one place that tells the operator.
+
+    The operator channel (config ``operator_channel``) hooks in here; until then the log says
+    what happened and what to do about it.
+    """
+    log.error(
+        'alert %d to channel "%s" failed for good after %d attempts: %s. '
+        "It stays in the ledger (watcher alerts --status failed); fix the channel, then run "
+        "`watcher alerts retry %d` (or --all-failed) to send it. Article: %s",
+        alert.id,
+        alert.channel,
+        attempts,
+        error,
+        alert.id,
+        alert.title,
+    )

@@ -109,6 +109,21 @@ def render_html(alert: PendingAlert) -> Rendered:
     return Rendered(title, "\n".join(parts), "html")
 
 
+def sample_alert(channel: str) -> PendingAlert:
+    """The alert ``watcher notify-test`` sends: shaped like a real one, plainly a test."""
+    return PendingAlert(
+        id=0,
+        channel=channel,
+        attempts=0,
+        title="watcher test alert: this channel works",
+        link="https://example.org/watcher-test",
+        feed_name="watcher notify-test",
+        published=None,
+        summary="A sample alert sent by `watcher notify-test`. Real alerts look like this one.",
+        rules=(("notify-test", "Channel check", ("test",)),),
+    )
+
+
 RENDERERS = {"text": render_text, "markdown": render_markdown, "html": render_html}
 
 

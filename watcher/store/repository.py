@@ -18,7 +18,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
-from watcher.models import FeedSpec, FeedState, FeedView, HitView, Item, PendingAlert, RuleHit
+from watcher.models import (
+    AlertView,
+    FeedSpec,
+    FeedState,
+    FeedView,
+    HitView,
+    Item,
+    PendingAlert,
+    RuleHit,
+)
 from watcher.store.migrate import upgrade
 from watcher.store.schema import deliveries, feeds, hits, items
 
@@ -262,25 +271,24 @@ class Store:
     # -- alerts --------------------------------------------------------------------------------
 
     def claim_due_alerts(
-        self, now: datetime, lease: timedelta, limit: int = 100
+        self, now: datetime, lease: timedelta, limit: int = 100, channel: str | None = None
     ) -> list[PendingAlert]:
-        """Take the due pending alerts for sending, oldest first.
+        """Take the due pending alerts for sending (of one ``channel`` if given), oldest first.
 
         Each is claimed by pushing its next attempt ``lease`` into the future, so that a second
         process (``run --once`` beside the daemon) cannot send it too; if this one dies while
         sending, the alert is due again when the lease ends: at least once, never dropped.
         """
+        query = (
+            select(deliveries.c.id)
+            .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
         with self.engine.begin() as conn:
-            ids = (
-                conn.execute(
-                    select(deliveries.c.id)
-                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
-                    .order_by(deliveries.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+            ids = conn.execute(query).scalars().all()
             claimed = [
                 i
                 for i in ids
@@ -296,6 +304,17 @@ class Store:
                 == 1
             ]
         return self._alerts(claimed)
+
+    def channels_with_due_alerts(self, now: datetime) -> set[str]:
+        """The channels that have an alert due now (configured or not)."""
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(deliveries.c.channel)
+                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+                    .distinct()
+                ).scalars()
+            )
 
     def _alerts(self, ids: Sequence[int]) -> list[PendingAlert]:
         if not ids:
@@ -341,18 +360,97 @@ class Store:
                 update(deliveries)
                 .where(deliveries.c.id == alert_id)
                 .values(
-                    status="sent", sent_at=now, attempts=deliveries.c.attempts + 1, last_error=None
+                    status="sent",
+                    sent_at=now,
+                    last_attempt=now,
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=None,
                 )
             )
 
-    def mark_failed(self, alert_id: int, error: str, retry_at: datetime) -> None:
-        """Keep the alert queued for another attempt at ``retry_at``; nothing is dropped."""
+    def retry_later(self, alert_id: int, error: str, now: datetime, retry_at: datetime) -> None:
+        """Count a failed attempt and keep the alert queued until ``retry_at``."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
                 .where(deliveries.c.id == alert_id)
-                .values(attempts=deliveries.c.attempts + 1, last_error=error, next_attempt=retry_at)
+                .values(
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=error,
+                    last_attempt=now,
+                    next_attempt=retry_at,
+                )
             )
+
+    def give_up(self, alert_id: int, error: str, now: datetime) -> None:
+        """Count a failed attempt and stop trying: the alert is ``failed`` until re-queued."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == alert_id)
+                .values(
+                    status="failed",
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=error,
+                    last_attempt=now,
+                )
+            )
+
+    def postpone(self, alert_ids: Sequence[int], until: datetime, note: str | None = None) -> None:
+        """Hand claimed alerts back unsent, due again at ``until``; no attempt is counted."""
+        if not alert_ids:
+            return
+        values: dict[str, Any] = {"next_attempt": until}
+        if note is not None:
+            values["last_error"] = note
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(list(alert_ids)), deliveries.c.status == "pending")
+                .values(**values)
+            )
+
+    def postpone_due(self, channel: str, now: datetime, until: datetime) -> None:
+        """Push every alert of ``channel`` due at ``now`` (and not claimed) back to ``until``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt <= now,
+                )
+                .values(next_attempt=until)
+            )
+
+    def requeue(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        """Make failed alerts (``None``: every failed one) pending and due now, with a fresh
+        count of attempts; the given ids may also be pending (then due now). Returns the ids
+        re-queued; a sent alert is never re-queued (that would be a duplicate)."""
+        cond = (
+            deliveries.c.status == "failed"
+            if alert_ids is None
+            else and_(
+                deliveries.c.id.in_(list(alert_ids)),
+                deliveries.c.status.in_(["failed", "pending"]),
+            )
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(deliveries.c.id).where(cond)).scalars())
+            if ids:
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(ids))
+                    .values(status="pending", attempts=0, next_attempt=now)
+                )
+        return sorted(ids)
+
+    def alert_status(self, alert_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            status = conn.execute(
+                select(deliveries.c.status).where(deliveries.c.id == alert_id)
+            ).scalar()
+        return None if status is None else str(status)
 
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
@@ -388,6 +486,35 @@ class Store:
                     published=r.published,
                     matched_at=r.matched_at,
                     terms=tuple(json.loads(r.terms)),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def alert_views(self, status: str | None, limit: int) -> list[AlertView]:
+        """The delivery ledger, newest first; ``limit`` 0 means all."""
+        query = _with_article(select(deliveries), deliveries.c.item_id).order_by(
+            deliveries.c.created_at.desc(), deliveries.c.id.desc()
+        )
+        if status is not None:
+            query = query.where(deliveries.c.status == status)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                AlertView(
+                    id=r.id,
+                    status=r.status,
+                    channel=r.channel,
+                    title=r.title,
+                    link=r.link,
+                    feed=_feed_name(r),
+                    rules=tuple(json.loads(r.rules)),
+                    attempts=r.attempts,
+                    last_error=r.last_error,
+                    created_at=r.created_at,
+                    last_attempt=r.last_attempt,
+                    next_attempt=r.next_attempt if r.status == "pending" else None,
+                    sent_at=r.sent_at,
                 )
                 for r in conn.execute(query)
             ]

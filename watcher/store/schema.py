@@ -108,12 +108,14 @@ deliveries = Table(
     Column("channel", Text, nullable=False),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("rules", Text, nullable=False),  # JSON list of rule ids routed to this channel
-    Column("status", String(16), nullable=False),  # pending | sent
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),  # since created or last re-queued
+    Column("last_error", Text),  # redacted: no channel secret is ever stored
     Column("created_at", UTCDateTime(), nullable=False),
     Column("next_attempt", UTCDateTime(), nullable=False),
+    Column("last_attempt", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
     UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
+    Index("ix_deliveries_created_at", "created_at"),
 )
