@@ -6,6 +6,7 @@ the publishers' corpus in ../shared is read in place and skipped when absent.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import json
@@ -139,6 +140,7 @@ class WebhookReceiver(_Server):
     def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[str, Any]] = []
         self.log: list[Delivery] = []
+        self.started: list[float] = []  # every request's start, the moment it arrives
         self.status = 200
         self.delay = 0.0
         self.gate: threading.Event | None = None
@@ -158,6 +160,7 @@ class _WebhookHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         server: WebhookReceiver = self.server.owner  # type: ignore[attr-defined]
         started = time.time()
+        server.started.append(started)
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         try:
             payload: Any = json.loads(body)
@@ -170,11 +173,19 @@ class _WebhookHandler(BaseHTTPRequestHandler):
         status = server.status
         if status < 400:
             server.received.append((self.path, payload))
-        self.send_response(status)
-        self.end_headers()
-        self.wfile.write(b"ok")
-        self.wfile.flush()
-        server.log.append(Delivery(self.path, payload, status, started, time.time()))
+        try:
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.wfile.flush()
+        except OSError:
+            pass  # the sender died waiting (a kill test): the request still arrived
+        finally:
+            server.log.append(Delivery(self.path, payload, status, started, time.time()))
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):  # the sender may be gone (killed)
+            super().finish()
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -250,9 +261,10 @@ def write_config(
     feeds: list[dict[str, Any]],
     channels: dict[str, str],
     rules: str,
-    extra: str = "",
+    more: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``watcher.yaml`` and ``rules/main.yaml`` under ``root``; return the config path."""
+    """Write ``watcher.yaml`` (with the top-level keys of ``more``, if any) and
+    ``rules/main.yaml`` under ``root``; return the config path."""
     (root / "rules").mkdir(exist_ok=True)
     (root / "rules" / "main.yaml").write_text(textwrap.dedent(rules).lstrip(), encoding="utf-8")
     config = {
@@ -260,9 +272,10 @@ def write_config(
         "feeds": feeds,
         "channels": channels,
         "rules": "rules/",
+        **(more or {}),
     }
     path = root / "watcher.yaml"
-    path.write_text(json.dumps(config, indent=2) + "\n" + extra, encoding="utf-8")
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     return path
 
 

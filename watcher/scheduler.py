@@ -30,6 +30,7 @@ from watcher.settings import Settings
 log = logging.getLogger(__name__)
 
 DELIVER_EVERY = 10.0  # seconds between outbox passes when no poll has queued anything
+MIN_DELIVER_WAIT = 0.2  # a due alert whose channel is busy must not spin the loop
 RELOAD_CHECK_EVERY = 2.0
 DRAIN_TIMEOUT = 60.0
 
@@ -189,9 +190,10 @@ class Daemon:
         """Each channel drains in its own task, so a slow or down receiver delays only itself;
         a channel still busy from the last pass is left to finish (never two senders)."""
         tasks: dict[str, asyncio.Task[None]] = {}
+        wait = 0.0  # a first pass at once: alerts queued before a restart go out now
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
+                await asyncio.wait_for(self._kick.wait(), wait)
             self._kick.clear()
             try:
                 await asyncio.to_thread(
@@ -210,12 +212,25 @@ class Daemon:
             if self._stopping.is_set():
                 await asyncio.gather(*tasks.values())
                 return
+            wait = await self._until_next_due()
+
+    async def _until_next_due(self) -> float:
+        """Seconds until the earliest queued alert is due (a retry, a lease that ends), capped
+        at DELIVER_EVERY; a busy channel's own task picks up what is due meanwhile."""
+        try:
+            due = await asyncio.to_thread(self.app.store.next_attempt_at)
+        except Exception:
+            log.exception("cannot read the outbox; looking again in %gs", DELIVER_EVERY)
+            return DELIVER_EVERY
+        if due is None:
+            return DELIVER_EVERY
+        return min(DELIVER_EVERY, max(MIN_DELIVER_WAIT, (due - utcnow()).total_seconds()))
 
     async def _deliver(self, name: str) -> None:
         channels, policy = self.channels, self.settings.delivery
         try:
             report = await asyncio.to_thread(
-                deliver_channel, self.app.store, channels, name, utcnow(), policy
+                deliver_channel, self.app.store, channels, name, utcnow, policy
             )
         except Exception:
             log.exception("delivery to %s failed; its alerts stay queued for the next pass", name)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +43,14 @@ class DeliveryReport:
         )
 
 
+@dataclass(frozen=True)
+class _Outcome(DeliveryReport):
+    """One send's report, plus what it means for the alerts queued behind it."""
+
+    final_for_alert_only: bool = False  # the receiver refused this alert; others may pass
+    resume_at: datetime | None = None  # when a receiver that failed is worth trying again
+
+
 def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter, so a recovering receiver is not hit all at once."""
     delay: float = min(RETRY_CAP, RETRY_BASE * 2 ** max(0, attempts))
@@ -58,7 +68,9 @@ def deliver_due(
         return DeliveryReport()
     with ThreadPoolExecutor(min(len(names), MAX_PARALLEL_CHANNELS)) as pool:
         reports = list(
-            pool.map(lambda name: deliver_channel(store, channels, name, now, policy), names)
+            pool.map(
+                lambda name: deliver_channel(store, channels, name, lambda: now, policy), names
+            )
         )
     return sum(reports, DeliveryReport())
 
@@ -80,52 +92,79 @@ def park_unconfigured(
 
 
 def deliver_channel(
-    store: Store, channels: Channels, name: str, now: datetime, policy: DeliveryPolicy
+    store: Store,
+    channels: Channels,
+    name: str,
+    clock: Callable[[], datetime],
+    policy: DeliveryPolicy,
 ) -> DeliveryReport:
-    """Send one channel's due alerts, oldest first, until none is due or it fails."""
+    """Send one channel's due alerts, oldest first, until none is due or the receiver fails.
+
+    A claimed batch is handed back (due at once, for whichever sender claims first) when half
+    its lease has passed, so a slow receiver never lets the lease run out under an alert this
+    sender still means to send: that would let a second sender send it too.
+    """
     report = DeliveryReport()
     lease = timedelta(seconds=policy.lease)
     while True:
-        due = store.claim_due_alerts(now, lease, CLAIM_BATCH, channel=name)
+        now = clock()
+        due = store.claim_due_alerts(now, lease, CLAIM_BATCH, channel=name, clock=clock)
+        claimed_at = time.monotonic()
         for i, alert in enumerate(due):
-            rendered = render(alert, channels.formats[name])
-            result = channels.send(name, rendered.title, rendered.body, rendered.format)
-            if result.ok:
-                store.mark_sent(alert.id, now)
-                report += DeliveryReport(sent=1)
-                log.info("alert sent to %s: %s", name, alert.title)
-                continue
-            error = result.error or "apprise reported failure"
-            attempts = alert.attempts + 1
-            limit = policy.permanent_attempts if result.permanent else policy.max_attempts
-            resume_at = now + timedelta(seconds=RETRY_BASE)
-            if attempts >= limit:
-                store.give_up(alert.id, error, now)
-                report += DeliveryReport(failed=1, gave_up=1)
-                _on_permanent_failure(alert, attempts, error)
-                if result.permanent:
-                    continue  # this alert's own problem, maybe: try the next one
-            else:
-                retry_at = resume_at = now + timedelta(seconds=retry_delay(alert.attempts))
-                store.retry_later(alert.id, error, now, retry_at)
-                report += DeliveryReport(failed=1)
-                log.warning(
-                    "alert %d to %s failed (attempt %d of %d), retry at %s UTC: %s",
-                    alert.id,
-                    name,
-                    attempts,
-                    limit,
-                    retry_at.strftime("%H:%M:%S"),
-                    error,
-                )
-                if result.permanent:
-                    continue
-            # The receiver is down or overloaded: the rest of the batch backs off with this one.
-            store.postpone([a.id for a in due[i + 1 :]], resume_at)
-            store.postpone_due(name, now, resume_at)
-            return report
-        if len(due) < CLAIM_BATCH:
-            return report
+            if i and time.monotonic() - claimed_at > policy.lease / 2:
+                store.postpone([a.id for a in due[i:]], now)
+                break
+            outcome = _send(store, channels, name, alert, clock(), policy)
+            report += outcome
+            if outcome.failed and not outcome.final_for_alert_only:
+                # The receiver is down or overloaded: the rest back off with this alert.
+                resume_at = outcome.resume_at or now
+                store.postpone([a.id for a in due[i + 1 :]], resume_at)
+                store.postpone_due(name, clock(), resume_at)
+                return report
+        else:
+            if len(due) < CLAIM_BATCH:
+                return report
+
+
+def _send(
+    store: Store,
+    channels: Channels,
+    name: str,
+    alert: PendingAlert,
+    now: datetime,
+    policy: DeliveryPolicy,
+) -> _Outcome:
+    rendered = render(alert, channels.formats[name])
+    result = channels.send(name, rendered.title, rendered.body, rendered.format)
+    if result.ok:
+        store.mark_sent(alert.id, now)
+        log.info("alert sent to %s: %s", name, alert.title)
+        return _Outcome(sent=1)
+    error = result.error or "apprise reported failure"
+    attempts = alert.attempts + 1
+    limit = policy.permanent_attempts if result.permanent else policy.max_attempts
+    if attempts >= limit:
+        store.give_up(alert.id, error, now)
+        _on_permanent_failure(alert, attempts, error)
+        return _Outcome(
+            failed=1,
+            gave_up=1,
+            final_for_alert_only=result.permanent,
+            resume_at=now + timedelta(seconds=RETRY_BASE),
+        )
+    retry_at = now + timedelta(seconds=retry_delay(alert.attempts))
+    store.retry_later(alert.id, error, now, retry_at)
+    log.warning(
+        "alert %d to %s failed (attempt %d of %d), retry at %s UTC: %s",
+        alert.id,
+        name,
+        attempts,
+        limit,
+        retry_at.strftime("%H:%M:%S"),
+        error,
+    )
+    return _Outcome(failed=1, final_for_alert_only=result.permanent, resume_at=retry_at)
 
 
 def _on_permanent_failure(alert: PendingAlert, attempts: int, error: str) -> None:

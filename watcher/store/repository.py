@@ -8,7 +8,7 @@ crash can never leave a hit without its alert queued, nor an alert for an item n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -271,13 +271,20 @@ class Store:
     # -- alerts --------------------------------------------------------------------------------
 
     def claim_due_alerts(
-        self, now: datetime, lease: timedelta, limit: int = 100, channel: str | None = None
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 100,
+        channel: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> list[PendingAlert]:
         """Take the due pending alerts for sending (of one ``channel`` if given), oldest first.
 
         Each is claimed by pushing its next attempt ``lease`` into the future, so that a second
         process (``run --once`` beside the daemon) cannot send it too; if this one dies while
         sending, the alert is due again when the lease ends: at least once, never dropped.
+        The lease runs from ``clock()`` read once the write lock is held (a claim that waited
+        for the lock must not start with a lease already half gone), else from ``now``.
         """
         query = (
             select(deliveries.c.id)
@@ -289,6 +296,7 @@ class Store:
             query = query.where(deliveries.c.channel == channel)
         with self.engine.begin() as conn:
             ids = conn.execute(query).scalars().all()
+            until = (clock() if clock is not None else now) + lease
             claimed = [
                 i
                 for i in ids
@@ -299,11 +307,19 @@ class Store:
                         deliveries.c.status == "pending",
                         deliveries.c.next_attempt <= now,
                     )
-                    .values(next_attempt=now + lease)
+                    .values(next_attempt=until)
                 ).rowcount
                 == 1
             ]
         return self._alerts(claimed)
+
+    def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending alert is due (it may be now or past), or None."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.min(deliveries.c.next_attempt)).where(deliveries.c.status == "pending")
+            ).scalar()
+        return value if isinstance(value, datetime) else None
 
     def channels_with_due_alerts(self, now: datetime) -> set[str]:
         """The channels that have an alert due now (configured or not)."""
