@@ -284,6 +284,7 @@ def _alert_json(a: AlertView) -> dict[str, Any]:
         "rules": list(a.rules),
         "attempts": a.attempts,
         "last_error": a.last_error,
+        "held": a.held,
         "created_at": _iso(a.created_at),
         "last_attempt": _iso(a.last_attempt),
         "next_attempt": _iso(a.next_attempt),
@@ -344,7 +345,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None
             str(a.attempts),
             _alert_when(a),
             a.title,
-            a.last_error or "",
+            a.last_error or (a.held if a.status == "pending" else "") or "",
         )
         for a in found
     ]
@@ -359,7 +360,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None
                 "TRIES",
                 "WHEN (UTC)",
                 "ARTICLE",
-                "LAST ERROR",
+                "LAST ERROR (OR WHY IT WAITS)",
             ),
             rows,
             (6, 7, 16, 12, 18, 5, 24, 40, 60),

@@ -6,7 +6,7 @@ No layer passes ORM rows or feedparser objects to another; these dataclasses are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,33 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """``hourly``, ``daily@08:00`` or ``weekly@mon 08:00``, on the config's clock."""
+
+    kind: str  # hourly | daily | weekly
+    at: time = time(0, 0)
+    weekday: int = 0  # Monday is 0 (weekly only)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window (may span midnight) in which a rule's alerts wait."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A rule's noise control, as its rules file sets it; the default sends every alert now."""
+
+    digest: Digest | None = None
+    max_per_hour: int | None = None
+    quiet_hours: QuietHours | None = None
+    urgent: bool = False  # severity: urgent, which quiet hours do not hold
+
+
+@dataclass(frozen=True)
 class RuleHit:
     """One rule that matched one item, with the words that made it match."""
 
@@ -42,6 +69,7 @@ class RuleHit:
     rule_title: str
     terms: tuple[str, ...]
     notify: tuple[str, ...]
+    noise: Noise = field(default_factory=Noise)
 
 
 @dataclass(frozen=True)
@@ -71,6 +99,7 @@ class PendingAlert:
     published: datetime | None
     summary: str
     rules: tuple[tuple[str, str, tuple[str, ...]], ...] = field(default=())  # (id, title, terms)
+    batch: str | None = None  # alerts of one batch (digest, hourly summary) go out as one message
 
 
 @dataclass(frozen=True)
@@ -101,6 +130,7 @@ class AlertView:
     rules: tuple[str, ...]
     attempts: int
     last_error: str | None
+    held: str | None  # why it waits or waited: quiet hours, a digest, an hourly limit
     created_at: datetime
     last_attempt: datetime | None
     next_attempt: datetime | None  # pending only

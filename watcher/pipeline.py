@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import aiohttp
 
@@ -44,11 +44,16 @@ class Pipeline:
     takes effect on the next poll without restarting anything."""
 
     def __init__(
-        self, store: Store, rules: Callable[[], RuleSet], clock: Callable[[], datetime] = utcnow
+        self,
+        store: Store,
+        rules: Callable[[], RuleSet],
+        clock: Callable[[], datetime] = utcnow,
+        timezone: Callable[[], tzinfo] = lambda: UTC,
     ) -> None:
         self.store = store
         self.rules = rules
         self.clock = clock
+        self.timezone = timezone  # the config's clock, read at each poll like the rules
 
     async def poll(
         self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
@@ -69,7 +74,10 @@ class Pipeline:
         now = self.clock()
         state = state or self.store.feed_state(feed_id)
         rec = PollRecord(
-            feed_id=feed_id, polled_at=now, next_poll=now + timedelta(seconds=spec.interval)
+            feed_id=feed_id,
+            polled_at=now,
+            next_poll=now + timedelta(seconds=spec.interval),
+            timezone=self.timezone(),
         )
         if fetched.error is not None:
             rec.error = fetched.error

@@ -61,7 +61,9 @@ class Daemon:
         self.app = app
         self.settings = app.settings
         self.channels = app.channels
-        self.pipeline = Pipeline(app.store, lambda: self.settings.rules)
+        self.pipeline = Pipeline(
+            app.store, lambda: self.settings.rules, timezone=lambda: self.settings.timezone
+        )
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}
         self._session: aiohttp.ClientSession | None = None

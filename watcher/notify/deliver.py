@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from watcher.models import DeliveryPolicy, PendingAlert
 from watcher.notify.channels import Channels
-from watcher.notify.render import render
+from watcher.notify.render import render, render_batch
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,10 @@ def deliver_channel(
 ) -> DeliveryReport:
     """Send one channel's due alerts, oldest first, until none is due or the receiver fails.
 
-    A claimed batch is handed back (due at once, for whichever sender claims first) when half
-    its lease has passed, so a slow receiver never lets the lease run out under an alert this
-    sender still means to send: that would let a second sender send it too.
+    Alerts of one batch (a digest, an hour's summary) go out as one message. A claimed batch is
+    handed back (due at once, for whichever sender claims first) when half its lease has
+    passed, so a slow receiver never lets the lease run out under an alert this sender still
+    means to send: that would let a second sender send it too.
     """
     report = DeliveryReport()
     lease = timedelta(seconds=policy.lease)
@@ -110,16 +111,17 @@ def deliver_channel(
         now = clock()
         due = store.claim_due_alerts(now, lease, CLAIM_BATCH, channel=name, clock=clock)
         claimed_at = time.monotonic()
-        for i, alert in enumerate(due):
+        units = _messages(due)
+        for i, unit in enumerate(units):
             if i and time.monotonic() - claimed_at > policy.lease / 2:
-                store.postpone([a.id for a in due[i:]], now)
+                store.postpone([a.id for u in units[i:] for a in u], now)
                 break
-            outcome = _send(store, channels, name, alert, clock(), policy)
+            outcome = _send(store, channels, name, unit, clock(), policy)
             report += outcome
             if outcome.failed and not outcome.final_for_alert_only:
-                # The receiver is down or overloaded: the rest back off with this alert.
+                # The receiver is down or overloaded: the rest back off with this message.
                 resume_at = outcome.resume_at or now
-                store.postpone([a.id for a in due[i + 1 :]], resume_at)
+                store.postpone([a.id for u in units[i + 1 :] for a in u], resume_at)
                 store.postpone_due(name, clock(), resume_at)
                 return report
         else:
@@ -127,44 +129,67 @@ def deliver_channel(
                 return report
 
 
+def _messages(alerts: list[PendingAlert]) -> list[list[PendingAlert]]:
+    """The claimed alerts as messages: one per alert, or one per batch, in order."""
+    units: list[list[PendingAlert]] = []
+    batches: dict[str, list[PendingAlert]] = {}
+    for alert in alerts:
+        if alert.batch is None:
+            units.append([alert])
+        elif alert.batch in batches:
+            batches[alert.batch].append(alert)
+        else:
+            batches[alert.batch] = [alert]
+            units.append(batches[alert.batch])
+    return units
+
+
 def _send(
     store: Store,
     channels: Channels,
     name: str,
-    alert: PendingAlert,
+    unit: list[PendingAlert],
     now: datetime,
     policy: DeliveryPolicy,
 ) -> _Outcome:
-    rendered = render(alert, channels.formats[name])
+    first = unit[0]
+    fmt = channels.formats[name]
+    if first.batch is None:
+        rendered, what = render(first, fmt), f"alert {first.id}"
+    else:
+        rendered = render_batch(unit, first.batch.split(":", 1)[0], fmt)
+        what = f"{rendered.title!r} ({len(unit)} alerts)"
     result = channels.send(name, rendered.title, rendered.body, rendered.format)
+    ids = [a.id for a in unit]
     if result.ok:
-        store.mark_sent(alert.id, now)
-        log.info("alert sent to %s: %s", name, alert.title)
-        return _Outcome(sent=1)
+        store.mark_sent(ids, now)
+        log.info("sent to %s: %s", name, rendered.title)
+        return _Outcome(sent=len(unit))
     error = result.error or "apprise reported failure"
-    attempts = alert.attempts + 1
+    attempts = max(a.attempts for a in unit) + 1
     limit = policy.permanent_attempts if result.permanent else policy.max_attempts
     if attempts >= limit:
-        store.give_up(alert.id, error, now)
-        _on_permanent_failure(alert, attempts, error)
+        store.give_up(ids, error, now)
+        for alert in unit:
+            _on_permanent_failure(alert, attempts, error)
         return _Outcome(
-            failed=1,
-            gave_up=1,
+            failed=len(unit),
+            gave_up=len(unit),
             final_for_alert_only=result.permanent,
             resume_at=now + timedelta(seconds=RETRY_BASE),
         )
-    retry_at = now + timedelta(seconds=retry_delay(alert.attempts))
-    store.retry_later(alert.id, error, now, retry_at)
+    retry_at = now + timedelta(seconds=retry_delay(attempts - 1))
+    store.retry_later(ids, error, now, retry_at)
     log.warning(
-        "alert %d to %s failed (attempt %d of %d), retry at %s UTC: %s",
-        alert.id,
+        "%s to %s failed (attempt %d of %d), retry at %s UTC: %s",
+        what,
         name,
         attempts,
         limit,
         retry_at.strftime("%H:%M:%S"),
         error,
     )
-    return _Outcome(failed=1, final_for_alert_only=result.permanent, resume_at=retry_at)
+    return _Outcome(failed=len(unit), final_for_alert_only=result.permanent, resume_at=retry_at)
 
 
 def _on_permanent_failure(alert: PendingAlert, attempts: int, error: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, update
@@ -28,6 +28,7 @@ from watcher.models import (
     PendingAlert,
     RuleHit,
 )
+from watcher.noise import hour_window, plan
 from watcher.store.migrate import upgrade
 from watcher.store.schema import deliveries, feeds, hits, items
 
@@ -46,6 +47,7 @@ class PollRecord:
     feed_title: str | None = None
     items: list[tuple[Item, list[RuleHit]]] = field(default_factory=list)
     alert: bool = True  # False stores a new feed's backlog without queueing alerts
+    timezone: tzinfo = UTC  # the config's clock, for digests, quiet hours and hourly limits
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,9 @@ class Store:
                 )
                 hit_count += len(rule_hits)
                 if rec.alert:
-                    alert_count += self._queue_alerts(conn, item_id, item, rule_hits, rec.polled_at)
+                    alert_count += self._queue_alerts(
+                        conn, item_id, item, rule_hits, rec.polled_at, rec.timezone
+                    )
         return PollOutcome(new_items, hit_count, alert_count)
 
     def _queue_alerts(
@@ -242,25 +246,50 @@ class Store:
         item: Item,
         rule_hits: Sequence[RuleHit],
         now: datetime,
+        tz: tzinfo,
     ) -> int:
-        """One alert per (article, channel), naming every rule that routes the item there."""
-        by_channel: dict[str, list[str]] = {}
+        """One alert per (article, channel), naming every rule that routes the item there, due
+        when the rules' noise control lets it go (``noise.plan``). An alert beyond its rule's
+        ``max_per_hour`` on that channel joins the hour's summary, sent when the hour ends."""
+        by_channel: dict[str, list[RuleHit]] = {}
         for h in rule_hits:
             for channel in h.notify:
-                by_channel.setdefault(channel, []).append(h.rule_id)
+                by_channel.setdefault(channel, []).append(h)
         queued = 0
-        for channel, rule_ids in by_channel.items():
+        for channel, channel_hits in by_channel.items():
+            p = plan(channel_hits, now, tz)
+            due, batch, held = p.due, p.batch, p.held
+            if p.max_per_hour is not None:
+                start, end = hour_window(now, tz)
+                sent_alone = conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(
+                        deliveries.c.rule == p.rule,
+                        deliveries.c.channel == channel,
+                        deliveries.c.created_at >= start,
+                        deliveries.c.created_at < end,
+                        deliveries.c.batch.is_(None),
+                    )
+                ).scalar_one()
+                if sent_alone >= p.max_per_hour:
+                    due, batch = max(due, end), f"fold:{p.rule}@{start.isoformat()}"
+                    local_end = end.astimezone(tz).strftime("%H:%M")
+                    held = f"over {p.max_per_hour} an hour: in the summary at {local_end}"
             row = conn.execute(
                 self._insert(deliveries)
                 .values(
                     article_key=item.article_key,
                     channel=channel,
                     item_id=item_id,
-                    rules=json.dumps(rule_ids),
+                    rules=json.dumps([h.rule_id for h in channel_hits]),
                     status="pending",
                     attempts=0,
                     created_at=now,
-                    next_attempt=now,
+                    next_attempt=due,
+                    rule=p.rule,
+                    batch=batch,
+                    held=held,
                 )
                 .on_conflict_do_nothing(index_elements=["article_key", "channel"])
                 .returning(deliveries.c.id)
@@ -295,7 +324,8 @@ class Store:
         if channel is not None:
             query = query.where(deliveries.c.channel == channel)
         with self.engine.begin() as conn:
-            ids = conn.execute(query).scalars().all()
+            ids = list(conn.execute(query).scalars())
+            ids += self._rest_of_batches(conn, ids, now)
             until = (clock() if clock is not None else now) + lease
             claimed = [
                 i
@@ -312,6 +342,32 @@ class Store:
                 == 1
             ]
         return self._alerts(claimed)
+
+    @staticmethod
+    def _rest_of_batches(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
+        """The due alerts that share a batch with ``ids`` but are not among them: a digest or an
+        hourly summary is claimed whole, so that it goes out as one message."""
+        if not ids:
+            return []
+        keys = conn.execute(
+            select(deliveries.c.channel, deliveries.c.batch)
+            .where(deliveries.c.id.in_(list(ids)), deliveries.c.batch.is_not(None))
+            .distinct()
+        ).all()
+        more: list[int] = []
+        for channel, batch in keys:
+            more += conn.execute(
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.batch == batch,
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt <= now,
+                    deliveries.c.id.not_in(list(ids)),
+                )
+                .order_by(deliveries.c.id)
+            ).scalars()
+        return more
 
     def next_attempt_at(self) -> datetime | None:
         """When the earliest pending alert is due (it may be now or past), or None."""
@@ -366,15 +422,16 @@ class Store:
                         published=r.published,
                         summary=r.summary,
                         rules=rules,
+                        batch=r.batch,
                     )
                 )
             return alerts
 
-    def mark_sent(self, alert_id: int, now: datetime) -> None:
+    def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == alert_id)
+                .where(deliveries.c.id.in_(list(alert_ids)))
                 .values(
                     status="sent",
                     sent_at=now,
@@ -384,12 +441,14 @@ class Store:
                 )
             )
 
-    def retry_later(self, alert_id: int, error: str, now: datetime, retry_at: datetime) -> None:
-        """Count a failed attempt and keep the alert queued until ``retry_at``."""
+    def retry_later(
+        self, alert_ids: Sequence[int], error: str, now: datetime, retry_at: datetime
+    ) -> None:
+        """Count a failed attempt and keep the alerts queued until ``retry_at``."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == alert_id)
+                .where(deliveries.c.id.in_(list(alert_ids)))
                 .values(
                     attempts=deliveries.c.attempts + 1,
                     last_error=error,
@@ -398,12 +457,12 @@ class Store:
                 )
             )
 
-    def give_up(self, alert_id: int, error: str, now: datetime) -> None:
-        """Count a failed attempt and stop trying: the alert is ``failed`` until re-queued."""
+    def give_up(self, alert_ids: Sequence[int], error: str, now: datetime) -> None:
+        """Count a failed attempt and stop trying: the alerts are ``failed`` until re-queued."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == alert_id)
+                .where(deliveries.c.id.in_(list(alert_ids)))
                 .values(
                     status="failed",
                     attempts=deliveries.c.attempts + 1,
@@ -527,6 +586,7 @@ class Store:
                     rules=tuple(json.loads(r.rules)),
                     attempts=r.attempts,
                     last_error=r.last_error,
+                    held=r.held,
                     created_at=r.created_at,
                     last_attempt=r.last_attempt,
                     next_attempt=r.next_attempt if r.status == "pending" else None,

@@ -115,7 +115,11 @@ deliveries = Table(
     Column("next_attempt", UTCDateTime(), nullable=False),
     Column("last_attempt", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
+    Column("rule", Text),  # the rule whose noise settings decided when it goes out
+    Column("batch", Text),  # digest or hourly summary it goes out in; NULL: a message of its own
+    Column("held", Text),  # why it waits: quiet hours, a digest, an hourly limit
     UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
     Index("ix_deliveries_created_at", "created_at"),
+    Index("ix_deliveries_rule", "rule", "channel", "created_at"),
 )
