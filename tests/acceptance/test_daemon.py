@@ -139,3 +139,56 @@ def test_run_refuses_to_start_on_an_invalid_config(tmp_path: Path) -> None:
         'rules/main.yaml:3: rule "x": query: the query ends where a term was expected (at column 5)'
     )
     assert not (tmp_path / "watcher.db").exists()
+
+
+def test_a_hung_channel_does_not_hold_up_another_in_the_daemon(
+    tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver
+) -> None:
+    import json
+    import threading
+
+    stuck = WebhookReceiver()
+    stuck.gate = threading.Event()  # takes every request and answers none
+    titles = [f"Venezuela story {i}" for i in range(3)]
+    feed_server.set("/f.xml", rss([Entry(f"v{i}", t) for i, t in enumerate(titles)]))
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.url("/f.xml"), "name": "F", "interval": "1s"}],
+        channels={
+            "desk": f"json://127.0.0.1:{webhook.port}/desk",
+            "stuck": f"json://127.0.0.1:{stuck.port}/stuck",
+        },
+        rules=RULES.replace("notify: [desk]", "notify: [stuck, desk]"),
+    )
+    with (tmp_path / "daemon.log").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        # Every desk alert arrives while the stuck receiver still holds its first request.
+        assert sorted(p["title"] for _, p in webhook.wait_for(3)) == titles
+        assert stuck.log == []  # it has answered nothing yet
+        deadline = time.monotonic() + 10
+        while not stuck.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(stuck.started) == 1  # tried, and hanging; its other alerts wait behind it
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stuck.gate.set()
+        stuck.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "alerts", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    rows = json.loads(out)
+    assert sorted(r["status"] for r in rows if r["channel"] == "desk") == ["sent"] * 3
+    assert sorted(r["status"] for r in rows if r["channel"] == "stuck") == ["pending"] * 3

@@ -95,3 +95,57 @@ def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) 
             assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     finally:
         store.close()
+
+
+@pytest.mark.postgres
+def test_alert_ledger_and_hourly_summary_on_postgresql(
+    tmp_path: Path,
+    postgres_url: str,
+    feed_server: FeedServer,
+    webhook: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    no_throttle: None,
+) -> None:
+    from datetime import timedelta
+
+    from tests.integration.test_alert_ledger import ledger, poll_only
+    from watcher.app import build, load
+    from watcher.models import DeliveryPolicy
+    from watcher.notify import deliver_due
+    from watcher.pipeline import utcnow
+
+    monkeypatch.setenv("WATCHER_DATABASE_URL", postgres_url)
+    url = feed_server.set(
+        "/f.xml", rss([Entry(f"v{i}", f"ICC: Venezuela story {i}") for i in range(4)])
+    )
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": url, "name": "PG"}],
+        channels={"desk": f"json://127.0.0.1:{webhook.port}/desk"},
+        rules=RULES.replace("notify: [desk]", "notify: [desk]\n    max_per_hour: 1"),
+    )
+    app = build(load(config))
+    try:
+        poll_only(app)
+        webhook.status = 404
+        policy = DeliveryPolicy(permanent_attempts=1)
+        now = utcnow()
+        report = deliver_due(app.store, app.channels, now, policy)
+        assert report.gave_up == 1  # the one alert due now; 3 wait for the hour's summary
+        rows = ledger(config, "--status", "failed")
+        assert [r["title"] for r in rows] == ["ICC: Venezuela story 0"]
+        assert all(r["held"] for r in ledger(config, "--status", "pending"))
+
+        webhook.status = 200
+        assert app.store.requeue(None, now) == [rows[0]["id"]]
+        assert deliver_due(app.store, app.channels, now, policy).sent == 1
+        assert deliver_due(app.store, app.channels, now + timedelta(hours=1), policy).sent == 3
+        titles = [p["title"] for _, p in webhook.received]
+        assert titles == [
+            "ICC: Venezuela story 0",
+            "Venezuela: 3 more alerts this hour (over its hourly limit)",
+        ]
+        assert {r["status"] for r in ledger(config, "--limit", "0")} == {"sent"}
+    finally:
+        app.close()
+    assert not (tmp_path / "watcher.db").exists()
