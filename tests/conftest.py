@@ -76,8 +76,8 @@ class Route:
 
 
 class _Server:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.httpd.owner = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
@@ -163,13 +163,32 @@ class _FeedHandler(BaseHTTPRequestHandler):
         pass
 
 
-class WebhookReceiver(_Server):
-    """Receives POSTs (Slack, json:// webhooks); answers ``status`` (200 unless a test says)."""
+@dataclass(frozen=True)
+class Delivery:
+    """One request as the receiver saw it: when it started, when the answer was written."""
 
-    def __init__(self) -> None:
+    path: str
+    payload: Any
+    status: int
+    started: float  # time.time()
+    ended: float
+
+
+class WebhookReceiver(_Server):
+    """Receives POSTs (Slack, json:// webhooks); answers ``status`` (200 unless a test says).
+
+    ``delay`` makes it slow (seconds before answering); ``gate``, when set, holds every answer
+    until the test sets the event. ``log`` keeps every request, accepted or not, with its times.
+    """
+
+    def __init__(self, port: int = 0) -> None:
         self.received: list[tuple[str, Any]] = []
+        self.log: list[Delivery] = []
+        self.started: list[float] = []  # every request's start, the moment it arrives
         self.status = 200
-        super().__init__(_WebhookHandler)
+        self.delay = 0.0
+        self.gate: threading.Event | None = None
+        super().__init__(_WebhookHandler, port)
 
     def url(self, path: str = "") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -184,16 +203,33 @@ class WebhookReceiver(_Server):
 class _WebhookHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         server: WebhookReceiver = self.server.owner  # type: ignore[attr-defined]
+        started = time.time()
+        server.started.append(started)
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         try:
             payload: Any = json.loads(body)
         except ValueError:
             payload = body.decode("utf-8", "replace")
-        if server.status < 400:
+        if server.gate is not None:
+            server.gate.wait(30)
+        if server.delay:
+            time.sleep(server.delay)
+        status = server.status
+        if status < 400:
             server.received.append((self.path, payload))
-        self.send_response(server.status)
-        self.end_headers()
-        self.wfile.write(b"ok")
+        try:
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"ok")
+            self.wfile.flush()
+        except OSError:
+            pass  # the sender died waiting (a kill test): the request still arrived
+        finally:
+            server.log.append(Delivery(self.path, payload, status, started, time.time()))
+
+    def finish(self) -> None:
+        with contextlib.suppress(OSError):  # the sender may be gone (killed)
+            super().finish()
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -270,10 +306,12 @@ def write_config(
     channels: dict[str, str],
     rules: str,
     extra: str = "",
+    more: dict[str, Any] | None = None,
     **keys: Any,
 ) -> Path:
     """Write ``watcher.yaml`` and ``rules/main.yaml`` under ``root``; return the config path.
-    ``keys`` are more top-level config keys (``defaults``, ``operator_channel``)."""
+    ``more`` and ``keys`` are more top-level config keys (``defaults``, ``operator_channel``,
+    ``delivery``); ``extra`` is raw YAML appended to the file."""
     (root / "rules").mkdir(exist_ok=True)
     (root / "rules" / "main.yaml").write_text(textwrap.dedent(rules).lstrip(), encoding="utf-8")
     config = {
@@ -282,6 +320,7 @@ def write_config(
         "channels": channels,
         "rules": "rules/",
         **keys,
+        **(more or {}),
     }
     path = root / "watcher.yaml"
     path.write_text(json.dumps(config, indent=2) + "\n" + extra, encoding="utf-8")

@@ -1,7 +1,8 @@
 """Command line: each command maps user input to one call and errors to exit codes.
 
 Exit codes: 0 success, 1 invalid config or rules (one ``PATH:LINE: message`` per problem on
-stderr), 2 bad command-line usage, 3 the database cannot be opened.
+stderr) or nothing to do for the command, 2 bad command-line usage, 3 the database cannot be
+opened, 4 ``notify-test`` could not deliver.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from watcher import __version__
 from watcher.app import build, load, open_store
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, WatcherError
+from watcher.models import AlertView
 from watcher.settings import Settings, config_path_from
 
 log = logging.getLogger("watcher")
@@ -146,13 +148,14 @@ def run(ctx: click.Context, once: bool) -> None:
             failed = [p for p in report.polls if p.error]
             log.info(
                 "polled %d feeds (%d failed): %d new items, %d hits; alerts: %d sent, "
-                "%d failed and queued for retry",
+                "%d failed (%d of them given up: see `watcher alerts --status failed`)",
                 sum(not p.skipped for p in report.polls),
                 len(failed),
                 sum(p.new_items for p in report.polls),
                 sum(p.hits for p in report.polls),
                 report.delivery.sent,
                 report.delivery.failed,
+                report.delivery.gave_up,
             )
         else:
             asyncio.run(daemon.run_forever())
@@ -290,6 +293,162 @@ def feeds(ctx: click.Context, fmt: str, reenable: str | None) -> None:
             (28, 8, 16, 16, 6, 6, 1000),  # the reason in full: it says what to fix
         )
     )
+
+
+def _alert_json(a: AlertView) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "status": a.status,
+        "channel": a.channel,
+        "title": a.title,
+        "link": a.link,
+        "feed": a.feed,
+        "rules": list(a.rules),
+        "attempts": a.attempts,
+        "last_error": a.last_error,
+        "held": a.held,
+        "created_at": _iso(a.created_at),
+        "last_attempt": _iso(a.last_attempt),
+        "next_attempt": _iso(a.next_attempt),
+        "sent_at": _iso(a.sent_at),
+    }
+
+
+def _alert_when(a: AlertView) -> str:
+    """What happens next or what happened last, for the table."""
+    if a.status == "sent":
+        return f"sent {_short(a.sent_at)}"
+    if a.status == "pending":
+        return f"next {_short(a.next_attempt)}"
+    return f"gave up {_short(a.last_attempt)}"
+
+
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--status",
+    type=click.Choice(["pending", "sent", "failed"]),
+    help="Only alerts in this state (default: all).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=50,
+    show_default=True,
+    help="At most N alerts, newest first; 0 means all.",
+)
+@format_option
+@click.pass_context
+def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None:
+    """The alert ledger: every queued alert and what became of it, newest first.
+
+    An alert is pending (queued, or waiting to retry), sent, or failed (given up after
+    its attempts; `watcher alerts retry` queues it again). Times are UTC.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    store = _open(_settings(ctx), full=False)
+    try:
+        found = store.alert_views(status, limit)
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(json.dumps([_alert_json(a) for a in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("no alerts" + (f" {status}" if status else ""), err=True)
+        return
+    rows = [
+        (
+            str(a.id),
+            a.status,
+            _short(a.created_at),
+            a.channel,
+            ", ".join(a.rules),
+            str(a.attempts),
+            _alert_when(a),
+            a.title,
+            a.last_error or (a.held if a.status == "pending" else "") or "",
+        )
+        for a in found
+    ]
+    click.echo(
+        _table(
+            (
+                "ID",
+                "STATUS",
+                "QUEUED (UTC)",
+                "CHANNEL",
+                "RULES",
+                "TRIES",
+                "WHEN (UTC)",
+                "ARTICLE",
+                "LAST ERROR (OR WHY IT WAITS)",
+            ),
+            rows,
+            (6, 7, 16, 12, 18, 5, 24, 40, 60),
+        )
+    )
+
+
+@alerts.command("retry")
+@click.argument("alert_id", metavar="[ID]", type=int, required=False)
+@click.option("--all-failed", is_flag=True, help="Re-queue every failed alert.")
+@click.pass_context
+def alerts_retry(ctx: click.Context, alert_id: int | None, all_failed: bool) -> None:
+    """Queue a failed alert (or --all-failed) to be sent again now, with fresh attempts.
+
+    A running daemon sends it on its next delivery pass (within seconds); or run
+    `watcher run --once`. A sent alert is never re-sent.
+    """
+    if (alert_id is None) == (not all_failed):
+        raise click.UsageError("give an alert ID (see `watcher alerts`) or --all-failed, not both")
+    store = _open(_settings(ctx), full=False)
+    try:
+        ids = store.requeue(None if all_failed else [alert_id or 0], datetime.now(UTC))
+        status = store.alert_status(alert_id) if alert_id is not None else None
+    finally:
+        store.close()
+    if all_failed:
+        click.echo(f"re-queued {len(ids)} failed alerts" + (f": {_ids(ids)}" if ids else ""))
+        return
+    if status is None:
+        _fail(f"no alert has id {alert_id}; `watcher alerts` lists them", 1)
+    if not ids:
+        _fail(f"alert {alert_id} was already sent; nothing to retry", 1)
+    click.echo(f"re-queued alert {alert_id}")
+
+
+def _ids(ids: Sequence[int]) -> str:
+    return ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
+
+
+@cli.command("notify-test")
+@click.argument("channel")
+@click.pass_context
+def notify_test(ctx: click.Context, channel: str) -> None:
+    """Send a sample alert to CHANNEL now and report what the receiver said.
+
+    Exits 0 when apprise reports the channel's target accepted it, 4 when it did not.
+    Nothing is stored.
+    """
+    from watcher.notify import Channels
+    from watcher.notify.render import render, sample_alert
+
+    settings = _settings(ctx)
+    if channel not in settings.channels:
+        known = ", ".join(sorted(settings.channels)) or "none are configured"
+        raise click.BadParameter(
+            f'no channel "{channel}" (channels: {known})', param_hint="CHANNEL"
+        )
+    channels = Channels({channel: settings.channels[channel]})
+    rendered = render(sample_alert(channel), channels.formats[channel])
+    result = channels.send(channel, rendered.title, rendered.body, rendered.format)
+    service = f" ({result.service})" if result.service else ""
+    if result.ok:
+        click.echo(f"{channel}{service}: sent; the receiver accepted the test alert")
+        return
+    kind = "will not work until fixed" if result.permanent else "may be temporary"
+    _fail(f"{channel}{service}: FAILED ({kind}): {result.error}", 4)
 
 
 @cli.command("test-rule")

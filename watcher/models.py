@@ -6,7 +6,7 @@ No layer passes ORM rows or feedparser objects to another; these dataclasses are
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,33 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Digest:
+    """``hourly``, ``daily@08:00`` or ``weekly@mon 08:00``, on the config's clock."""
+
+    kind: str  # hourly | daily | weekly
+    at: time = time(0, 0)
+    weekday: int = 0  # Monday is 0 (weekly only)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window (may span midnight) in which a rule's alerts wait."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class Noise:
+    """A rule's noise control, as its rules file sets it; the default sends every alert now."""
+
+    digest: Digest | None = None
+    max_per_hour: int | None = None
+    quiet_hours: QuietHours | None = None
+    urgent: bool = False  # severity: urgent, which quiet hours do not hold
+
+
+@dataclass(frozen=True)
 class RuleHit:
     """One rule that matched one item, with the words that made it match."""
 
@@ -43,6 +70,7 @@ class RuleHit:
     rule_title: str
     terms: tuple[str, ...]
     notify: tuple[str, ...]
+    noise: Noise = field(default_factory=Noise)
 
 
 @dataclass(frozen=True)
@@ -86,6 +114,42 @@ class PendingAlert:
     published: datetime | None
     summary: str
     rules: tuple[tuple[str, str, tuple[str, ...]], ...] = field(default=())  # (id, title, terms)
+    batch: str | None = None  # alerts of one batch (digest, hourly summary) go out as one message
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard delivery tries before an alert is given up as ``failed``.
+
+    With the backoff of ``notify.deliver`` (30 s doubling, capped at 1 h), 16 attempts span about
+    nine hours: a receiver down overnight still gets its alerts. A failure that retrying cannot fix
+    (the receiver says 401/403/404/410, a refused address) gives up after 3 attempts, a few minutes,
+    in case the receiver was being reconfigured.
+    """
+
+    max_attempts: int = 16
+    permanent_attempts: int = 3
+    lease: float = 300.0  # seconds a claimed alert is one sender's before another may send it
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One row of the delivery ledger as ``watcher alerts`` shows it."""
+
+    id: int
+    status: str  # pending | sent | failed
+    channel: str
+    title: str
+    link: str | None
+    feed: str
+    rules: tuple[str, ...]
+    attempts: int
+    last_error: str | None
+    held: str | None  # why it waits or waited: quiet hours, a digest, an hourly limit
+    created_at: datetime
+    last_attempt: datetime | None
+    next_attempt: datetime | None  # pending only
+    sent_at: datetime | None
 
 
 @dataclass(frozen=True)

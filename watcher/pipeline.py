@@ -16,7 +16,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -86,6 +86,7 @@ class Pipeline:
         clock: Callable[[], datetime] = utcnow,
         policy: Callable[[], HealthPolicy] = HealthPolicy,
         rng: random.Random | None = None,
+        timezone: Callable[[], tzinfo] = lambda: UTC,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -93,6 +94,7 @@ class Pipeline:
         self.policy = policy
         self.rng = rng
         self.network = NetworkWatch()
+        self.timezone = timezone  # the config's clock, read at each poll like the rules
 
     async def poll(
         self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
@@ -168,7 +170,7 @@ class Pipeline:
         ``state`` is the feed's state read before the fetch, when the caller has it."""
         now = self.clock()
         state = state or self.store.feed_state(feed_id)
-        rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=None)
+        rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=None, timezone=self.timezone())
         ttl = state.ttl
         if fetched.status == 410:
             rec.gone = True

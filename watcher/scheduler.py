@@ -25,13 +25,19 @@ from watcher.fetcher import new_session
 from watcher.health import HealthPolicy
 from watcher.models import FeedSpec
 from watcher.notify import Channels, deliver_due
-from watcher.notify.deliver import DeliveryReport
+from watcher.notify.deliver import (
+    DeliveryReport,
+    deliver_channel,
+    deliver_operator_alerts,
+    park_unconfigured,
+)
 from watcher.pipeline import Pipeline, PollReport, utcnow
 from watcher.settings import Settings
 
 log = logging.getLogger(__name__)
 
 DELIVER_EVERY = 10.0  # seconds between outbox passes when no poll has queued anything
+MIN_DELIVER_WAIT = 0.2  # a due alert whose channel is busy must not spin the loop
 RELOAD_CHECK_EVERY = 2.0
 DRAIN_TIMEOUT = 60.0
 
@@ -39,7 +45,7 @@ DRAIN_TIMEOUT = 60.0
 @dataclass
 class OnceReport:
     polls: list[PollReport] = field(default_factory=list)
-    delivery: DeliveryReport = field(default_factory=lambda: DeliveryReport(0, 0))
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
 
 def _signature(settings: Settings) -> tuple[tuple[str, int, int], ...]:
@@ -66,6 +72,7 @@ class Daemon:
             app.store,
             lambda: self.settings.rules,
             policy=lambda: HealthPolicy(alert_after=self.settings.alert_after),
+            timezone=lambda: self.settings.timezone,
         )
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}
@@ -94,20 +101,18 @@ class Daemon:
             report.polls = await self.pipeline.poll_round(
                 session, [(s, states[s.url].id) for s in specs]
             )
-        report.delivery = await self._deliver()
+        report.delivery = await asyncio.to_thread(
+            deliver_due,
+            store,
+            self.channels,
+            utcnow(),
+            self.settings.delivery,
+            self.settings.operator_channel,
+        )
         return report
 
     def _new_session(self) -> aiohttp.ClientSession:
         return new_session(self.settings.host_concurrency, self.settings.timeout)
-
-    async def _deliver(self) -> DeliveryReport:
-        return await asyncio.to_thread(
-            deliver_due,
-            self.app.store,
-            self.channels,
-            utcnow(),
-            operator_channel=self.settings.operator_channel,
-        )
 
     # -- daemon --------------------------------------------------------------------------------
 
@@ -208,16 +213,77 @@ class Daemon:
                 self._idle.set()
 
     async def _delivery_loop(self) -> None:
+        """Each channel drains in its own task, so a slow or down receiver delays only itself;
+        a channel still busy from the last pass is left to finish (never two senders). The
+        operator alerts drain in a task of their own, so a slow operator channel delays no
+        news alert and a slow news channel no operator alert."""
+        tasks: dict[str, asyncio.Task[None]] = {}
+        operator: asyncio.Task[None] | None = None
+        wait = 0.0  # a first pass at once: alerts queued before a restart go out now
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), DELIVER_EVERY)
+                await asyncio.wait_for(self._kick.wait(), wait)
             self._kick.clear()
             try:
-                await self._deliver()
+                await asyncio.to_thread(
+                    park_unconfigured,
+                    self.app.store,
+                    self.channels,
+                    utcnow(),
+                    self.settings.delivery,
+                )
             except Exception:
                 log.exception("delivery pass failed; alerts stay queued for the next pass")
+            for name in self.channels.names:
+                task = tasks.get(name)
+                if task is None or task.done():
+                    tasks[name] = asyncio.create_task(self._deliver(name))
+            if operator is None or operator.done():
+                operator = asyncio.create_task(self._deliver_operator())
             if self._stopping.is_set():
+                await asyncio.gather(*tasks.values(), operator)
+                await self._deliver_operator()  # for alerts given up in the last pass
                 return
+            wait = await self._until_next_due()
+
+    async def _until_next_due(self) -> float:
+        """Seconds until the earliest queued alert is due (a retry, a lease that ends), capped
+        at DELIVER_EVERY; a busy channel's own task picks up what is due meanwhile."""
+        try:
+            due = await asyncio.to_thread(self.app.store.next_attempt_at)
+        except Exception:
+            log.exception("cannot read the outbox; looking again in %gs", DELIVER_EVERY)
+            return DELIVER_EVERY
+        if due is None:
+            return DELIVER_EVERY
+        return min(DELIVER_EVERY, max(MIN_DELIVER_WAIT, (due - utcnow()).total_seconds()))
+
+    async def _deliver(self, name: str) -> None:
+        channels, policy = self.channels, self.settings.delivery
+        try:
+            report = await asyncio.to_thread(
+                deliver_channel, self.app.store, channels, name, utcnow, policy
+            )
+        except Exception:
+            log.exception("delivery to %s failed; its alerts stay queued for the next pass", name)
+            return
+        if (report.sent or report.gave_up) and not self._stopping.is_set():
+            # more may have been queued while this channel was busy; an alert given up has
+            # queued an operator alert
+            self._kick.set()
+
+    async def _deliver_operator(self) -> None:
+        try:
+            await asyncio.to_thread(
+                deliver_operator_alerts,
+                self.app.store,
+                self.channels,
+                utcnow(),
+                self.settings.operator_channel,
+                self.settings.delivery,
+            )
+        except Exception:
+            log.exception("operator alert delivery failed; they stay queued for the next pass")
 
     # -- reload --------------------------------------------------------------------------------
 

@@ -12,8 +12,10 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     BaseModel,
@@ -28,7 +30,8 @@ from sqlalchemy.exc import ArgumentError
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
-from watcher.models import FeedSpec
+from watcher.models import DeliveryPolicy, FeedSpec, Noise
+from watcher.noise import parse_digest, parse_quiet_hours
 from watcher.rules.ruleset import (
     AliasTable,
     CompiledRule,
@@ -89,9 +92,17 @@ class _Feed(_Strict):
     enabled: bool = True
 
 
+class _Delivery(_Strict):
+    max_attempts: int = Field(default=DeliveryPolicy.max_attempts, ge=1)
+    permanent_attempts: int = Field(default=DeliveryPolicy.permanent_attempts, ge=1)
+    lease: Duration = Field(default=DeliveryPolicy.lease, gt=0)
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
+    delivery: _Delivery = _Delivery()
+    timezone: str = "UTC"
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
     rules: str = "rules/"
@@ -105,6 +116,10 @@ class _Rule(_Strict):
     notify: StrList = []
     enabled: bool = True
     lang: StrList = []
+    digest: str | None = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+    quiet_hours: str | None = None
+    severity: Literal["normal", "urgent"] = "normal"
 
 
 class _Alias(_Strict):
@@ -133,6 +148,8 @@ class Settings:
     timeout: float = 30.0  # seconds for a whole fetch
     alert_after: float = 6 * 3600.0  # seconds a feed may fail before the operator is alerted
     operator_channel: str | None = None  # the channel told about feeds failing, silent, gone
+    delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    timezone: tzinfo = UTC  # the clock of digests, quiet hours and hourly limits
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -434,8 +451,9 @@ def _load_rules(
                     )
                 )
             langs = tuple(code.strip().lower() for code in raw.lang)
+            noise = _noise(raw, item, line, display, problems)
             spec = RuleSpec(
-                raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled, langs
+                raw.id, raw.title or raw.id, raw.query, tuple(raw.notify), raw.enabled, langs, noise
             )
             try:
                 rules.append(compile_rule(spec, compiled_aliases))
@@ -450,6 +468,36 @@ def _load_rules(
             except KeyError:
                 pass  # an alias that failed to compile; already reported at its definition
     return RuleSet(rules), tuple(files)
+
+
+def _noise(raw: _Rule, item: Any, line: int, display: str, problems: list[Problem]) -> Noise:
+    """The rule's noise control; each unreadable setting is a problem at its own line."""
+    digest = quiet = None
+    if raw.digest is not None:
+        try:
+            digest = parse_digest(raw.digest)
+        except ValueError as exc:
+            where = line_of(item, ("digest",), line)
+            problems.append(Problem(display, where, f'rule "{raw.id}": digest: {exc}'))
+    if raw.quiet_hours is not None:
+        try:
+            quiet = parse_quiet_hours(raw.quiet_hours)
+        except ValueError as exc:
+            where = line_of(item, ("quiet_hours",), line)
+            problems.append(Problem(display, where, f'rule "{raw.id}": quiet_hours: {exc}'))
+    return Noise(digest, raw.max_per_hour, quiet, raw.severity == "urgent")
+
+
+def _timezone(name: str, display: str, line: int, problems: list[Problem]) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        close = difflib.get_close_matches(name, sorted(available_timezones()), n=1)
+        hint = f'; did you mean "{close[0]}"?' if close else " (e.g. Europe/Madrid, UTC)"
+        problems.append(
+            Problem(display, line, f'timezone: "{name}" is not a known time zone name{hint}')
+        )
+        return UTC
 
 
 def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> Settings:
@@ -499,8 +547,12 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
                 f"(channels: {known}); name one of the channels above",
             )
         )
+    timezone = _timezone(cfg.timezone, display, line_of(data, ("timezone",)), problems)
     if problems:
         raise ConfigError(problems)
+    delivery = DeliveryPolicy(
+        cfg.delivery.max_attempts, cfg.delivery.permanent_attempts, cfg.delivery.lease
+    )
     return Settings(
         config_path.resolve(),
         database,
@@ -513,6 +565,8 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
         timeout=cfg.defaults.timeout,
         alert_after=cfg.defaults.alert_after,
         operator_channel=cfg.operator_channel,
+        delivery=delivery,
+        timezone=timezone,
     )
 
 

@@ -180,3 +180,96 @@ def test_daemon_waits_as_long_as_retry_after_asks_then_polls_again(
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
+
+
+def test_a_hung_channel_does_not_hold_up_another_in_the_daemon(
+    tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver
+) -> None:
+    import json
+    import threading
+
+    stuck = WebhookReceiver()
+    stuck.gate = threading.Event()  # takes every request and answers none
+    titles = [f"Venezuela story {i}" for i in range(3)]
+    feed_server.set("/f.xml", rss([Entry(f"v{i}", t) for i, t in enumerate(titles)]))
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.url("/f.xml"), "name": "F", "interval": "1s"}],
+        channels={
+            "desk": f"json://127.0.0.1:{webhook.port}/desk",
+            "stuck": f"json://127.0.0.1:{stuck.port}/stuck",
+        },
+        rules=RULES.replace("notify: [desk]", "notify: [stuck, desk]"),
+    )
+    with (tmp_path / "daemon.log").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        # Every desk alert arrives while the stuck receiver still holds its first request.
+        assert sorted(p["title"] for _, p in webhook.wait_for(3)) == titles
+        assert stuck.log == []  # it has answered nothing yet
+        deadline = time.monotonic() + 10
+        while not stuck.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(stuck.started) == 1  # tried, and hanging; its other alerts wait behind it
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        stuck.gate.set()
+        stuck.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), "alerts", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    rows = json.loads(out)
+    assert sorted(r["status"] for r in rows if r["channel"] == "desk") == ["sent"] * 3
+    assert sorted(r["status"] for r in rows if r["channel"] == "stuck") == ["pending"] * 3
+
+
+def test_the_daemon_tells_the_operator_channel_of_an_alert_given_up(
+    tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver
+) -> None:
+    ops = WebhookReceiver()
+    webhook.status = 404  # the desk's webhook is gone: its alert is given up at once
+    feed_server.set("/f.xml", rss([Entry("v1", "Venezuela story")]))
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": feed_server.url("/f.xml"), "name": "F", "interval": "1s"}],
+        channels={
+            "desk": f"json://127.0.0.1:{webhook.port}/desk",
+            "ops": f"json://127.0.0.1:{ops.port}/ops",
+        },
+        rules=RULES,
+        operator_channel="ops",
+        delivery={"permanent_attempts": 1},
+    )
+    with (tmp_path / "daemon.log").open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "watcher", "--config", str(config), "run"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        ((path, payload),) = ops.wait_for(1)
+        assert path == "/ops"
+        assert payload["title"] == 'watcher: alert to "desk" failed: Venezuela story'
+        assert "watcher alerts retry" in payload["message"]
+        time.sleep(1.5)  # polls go on; the alert stays failed, and is told once
+        assert len(ops.received) == 1 and [d.status for d in webhook.log] == [404]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        ops.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "failed for good" in (tmp_path / "daemon.log").read_text()

@@ -98,28 +98,44 @@ def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) 
         store.close()
 
 
-def _upgrade_with_a_feed_from_0002(url: str) -> None:
-    """A database in use before 0003 (a feed row exists) migrates, and its feed polls on."""
+def _upgrade_a_used_database(url: str, start: str) -> None:
+    """A database in use at ``start`` (a feed row exists; from 0003 on, an operator alert and a
+    queued delivery too) migrates along 0001-0002-0003-0004, and what each revision added works
+    on it; once at the head, a start finds it current without Alembic."""
     from alembic import command
     from sqlalchemy import text
 
-    from watcher.store.migrate import alembic_config
+    from watcher.store.migrate import alembic_config, current_revision, head_revision
 
     store = Store(url)
     try:
         with store.engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "0002")
+            command.upgrade(alembic_config(conn), start)
             conn.execute(
                 text(
                     "INSERT INTO feeds (url, status, error_count) "
                     "VALUES ('https://old.example/f.xml', 'ok', 0)"
                 )
             )
+            if start >= "0003":
+                conn.execute(
+                    text(
+                        "INSERT INTO operator_alerts (kind, subject, body, status, attempts, "
+                        "created_at, next_attempt) VALUES ('old', 's', 'b', 'pending', 0, "
+                        ":now, :now)"
+                    ),
+                    {"now": _NOW},
+                )
         store.migrate()
+        with store.engine.connect() as conn:
+            assert current_revision(conn) == head_revision() == "0004"
         (view,) = store.feed_views()
         assert view.state.redirect_count == 0 and view.state.new_item_polls == 0
         assert store.queue_operator_alert("test", "subject", "body", _NOW) > 0
-        assert [a.kind for a in store.operator_alerts("pending")] == ["test"]
+        expected = ["old", "test"] if start >= "0003" else ["test"]
+        assert [a.kind for a in store.operator_alerts("pending")] == expected
+        assert store.alert_views(None, 0) == []  # the ledger's columns (0004) are there
+        store.migrate()  # current: nothing to do
     finally:
         store.close()
 
@@ -128,12 +144,14 @@ _NOW = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 @pytest.mark.postgres
-def test_migration_0003_upgrades_a_used_database_on_postgresql(postgres_url: str) -> None:
-    _upgrade_with_a_feed_from_0002(postgres_url)
+@pytest.mark.parametrize("start", ["0002", "0003"])
+def test_migrations_upgrade_a_used_database_on_postgresql(postgres_url: str, start: str) -> None:
+    _upgrade_a_used_database(postgres_url, start)
 
 
-def test_migration_0003_upgrades_a_used_database_on_sqlite(tmp_path: Path) -> None:
-    _upgrade_with_a_feed_from_0002(f"sqlite:///{tmp_path / 'w.db'}")
+@pytest.mark.parametrize("start", ["0002", "0003"])
+def test_migrations_upgrade_a_used_database_on_sqlite(tmp_path: Path, start: str) -> None:
+    _upgrade_a_used_database(f"sqlite:///{tmp_path / 'w.db'}", start)
 
 
 @pytest.mark.postgres
@@ -160,3 +178,57 @@ def test_gone_feed_and_operator_alert_on_postgresql(
     assert [p["title"] for _, p in webhook.wait_for(1)] == ["watcher: feed gone: Old"]
     out = runner.invoke(cli, ["--config", str(config), "feeds", "--format", "json"]).stdout
     assert json.loads(out)[0]["status"] == "gone"
+
+
+@pytest.mark.postgres
+def test_alert_ledger_and_hourly_summary_on_postgresql(
+    tmp_path: Path,
+    postgres_url: str,
+    feed_server: FeedServer,
+    webhook: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    no_throttle: None,
+) -> None:
+    from datetime import timedelta
+
+    from tests.integration.test_alert_ledger import ledger, poll_only
+    from watcher.app import build, load
+    from watcher.models import DeliveryPolicy
+    from watcher.notify import deliver_due
+    from watcher.pipeline import utcnow
+
+    monkeypatch.setenv("WATCHER_DATABASE_URL", postgres_url)
+    url = feed_server.set(
+        "/f.xml", rss([Entry(f"v{i}", f"ICC: Venezuela story {i}") for i in range(4)])
+    )
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": url, "name": "PG"}],
+        channels={"desk": f"json://127.0.0.1:{webhook.port}/desk"},
+        rules=RULES.replace("notify: [desk]", "notify: [desk]\n    max_per_hour: 1"),
+    )
+    app = build(load(config))
+    try:
+        poll_only(app)
+        webhook.status = 404
+        policy = DeliveryPolicy(permanent_attempts=1)
+        now = utcnow()
+        report = deliver_due(app.store, app.channels, now, policy)
+        assert report.gave_up == 1  # the one alert due now; 3 wait for the hour's summary
+        rows = ledger(config, "--status", "failed")
+        assert [r["title"] for r in rows] == ["ICC: Venezuela story 0"]
+        assert all(r["held"] for r in ledger(config, "--status", "pending"))
+
+        webhook.status = 200
+        assert app.store.requeue(None, now) == [rows[0]["id"]]
+        assert deliver_due(app.store, app.channels, now, policy).sent == 1
+        assert deliver_due(app.store, app.channels, now + timedelta(hours=1), policy).sent == 3
+        titles = [p["title"] for _, p in webhook.received]
+        assert titles == [
+            "ICC: Venezuela story 0",
+            "Venezuela: 3 more alerts this hour (over its hourly limit)",
+        ]
+        assert {r["status"] for r in ledger(config, "--limit", "0")} == {"sent"}
+    finally:
+        app.close()
+    assert not (tmp_path / "watcher.db").exists()

@@ -9,6 +9,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import apprise
@@ -110,15 +111,78 @@ class Channels:
     def __contains__(self, name: object) -> bool:
         return name in self._apprise
 
-    def send(self, name: str, title: str, body: str, fmt: str) -> str | None:
-        """Send one message; return None on success, else the reason it failed."""
+    @property
+    def names(self) -> list[str]:
+        return list(self._apprise)
+
+    def send(self, name: str, title: str, body: str, fmt: str) -> SendResult:
+        """Send one message and judge apprise's per-target result: anything but SUCCESS is a
+        failure, with a redacted reason and whether retrying could ever help."""
         a = self._apprise[name]
-        with apprise.LogCapture(level=logging.WARNING) as captured:  # type: ignore[no-untyped-call]
-            try:
-                result = a.notify(body=body, title=title, body_format=apprise.NotifyFormat(fmt))
-            except Exception as exc:  # a plugin bug must not kill the delivery loop
-                return redact(f"{type(exc).__name__}: {exc}", self._urls[name])
-        if result:
-            return None
-        lines = [ln.split(" - ", 2)[-1] for ln in captured.getvalue().splitlines() if ln.strip()]
-        return redact("; ".join(lines[-3:]) or "apprise reported failure", self._urls[name])
+        try:
+            result = a.notify(
+                body=body,
+                title=title,
+                body_format=apprise.NotifyFormat(fmt),
+                timeout=SEND_TIMEOUT,
+                log_level=logging.DEBUG,
+            )
+        except Exception as exc:  # a plugin bug must not kill the delivery loop
+            return SendResult(False, redact(f"{type(exc).__name__}: {exc}", self._urls[name]))
+        with result:
+            targets = list(result)
+            service = targets[0].name if targets else ""
+            if result.status == apprise.AppriseResultStatus.SUCCESS and targets:
+                return SendResult(True, service=service)
+            entries = [(e.level, e.message) for t in targets for e in t.logs()]
+            entries += [(e.level, e.message) for e in result.call_logs()]
+            status = result.status.name
+        return _judge(entries, status, service, self._urls[name])
+
+
+SEND_TIMEOUT = 60.0  # seconds one send may take in all (apprise's own socket timeouts are 4 s)
+
+# Receivers' answers that no retry can fix: the address, token or webhook is wrong.
+_PERMANENT_HTTP = {
+    400: "the receiver rejected the message (400 Bad Request)",
+    401: "the receiver refused the credentials (401): check the token or password in the URL",
+    403: "the receiver refused access (403): check the token and its permissions",
+    404: "the receiver does not know this address (404): check the webhook or URL",
+    405: "the receiver does not accept posts here (405): check the URL's path",
+    410: "the receiver says this address is gone (410): make a new webhook",
+    413: "the receiver refused a message this large (413)",
+    422: "the receiver could not process the message (422)",
+}
+_HTTP_CODE = re.compile(r"\berror=(\d{3})\b")
+_MAIL_REFUSED = re.compile(r'Sending email to "[^"]*" failed')
+_SMTP_PERMANENT = re.compile(r"\((5\d\d), b[\'\"]")
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """One send as apprise judged it; ``error`` is safe to log and store (secrets redacted)."""
+
+    ok: bool
+    error: str | None = None
+    permanent: bool = False  # retrying cannot help: the address or credentials are wrong
+    service: str = ""  # apprise's name for the service (Slack, E-Mail, JSON, ...)
+
+
+def _judge(entries: list[tuple[str, str]], status: str, service: str, url: str) -> SendResult:
+    """The reason a send failed, from apprise's log of the attempt, and whether it is final."""
+    text = "\n".join(message for _level, message in entries)
+    reason: str | None = None
+    for match in _HTTP_CODE.finditer(text):
+        reason = _PERMANENT_HTTP.get(int(match.group(1)))
+        if reason:
+            break
+    if reason is None and _MAIL_REFUSED.search(text):
+        reason = "the mail server refused the recipient address: check the to= address"
+    elif reason is None and _SMTP_PERMANENT.search(text):
+        reason = "the mail server refused the message (5xx): check the addresses and login"
+    warnings = [m for level, m in entries if level in ("WARNING", "ERROR", "CRITICAL")]
+    detail = "; ".join(warnings[-3:]) or f"apprise reported {status.lower()}"
+    if status == "TIMEOUT":
+        detail = f"no answer within {SEND_TIMEOUT:g}s; {detail}"
+    message = f"{reason} [{detail}]" if reason else detail
+    return SendResult(False, redact(message, url), permanent=reason is not None, service=service)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote, urlsplit
@@ -107,6 +108,80 @@ def render_html(alert: PendingAlert) -> Rendered:
     if alert.summary:
         parts.append(f"<p>{e(snippet(alert.summary))}</p>")
     return Rendered(title, "\n".join(parts), "html")
+
+
+def sample_alert(channel: str) -> PendingAlert:
+    """The alert ``watcher notify-test`` sends: shaped like a real one, plainly a test."""
+    return PendingAlert(
+        id=0,
+        channel=channel,
+        attempts=0,
+        title="watcher test alert: this channel works",
+        link="https://example.org/watcher-test",
+        feed_name="watcher notify-test",
+        published=None,
+        summary="A sample alert sent by `watcher notify-test`. Real alerts look like this one.",
+        rules=(("notify-test", "Channel check", ("test",)),),
+    )
+
+
+def _by_rule(alerts: Sequence[PendingAlert]) -> list[tuple[str, list[PendingAlert]]]:
+    """Articles grouped under the first rule (of each alert) that sent them, in rule order."""
+    groups: dict[str, list[PendingAlert]] = {}
+    for alert in alerts:
+        title = alert.rules[0][1] if alert.rules else "(no rule)"
+        groups.setdefault(title, []).append(alert)
+    return list(groups.items())
+
+
+def batch_title(alerts: Sequence[PendingAlert], kind: str) -> str:
+    n = len(alerts)
+    articles = f"{n} article{'s' if n != 1 else ''}"
+    if kind == "fold":
+        rule = alerts[0].rules[0][1] if alerts[0].rules else "a rule"
+        return f"{rule}: {n} more alert{'s' if n != 1 else ''} this hour (over its hourly limit)"
+    return f"watcher digest: {articles}"
+
+
+def render_batch(alerts: Sequence[PendingAlert], kind: str, fmt: str) -> Rendered:
+    """One message for many alerts (a digest, or an hour's alerts over a rule's limit): the
+    articles listed under their rules, each with its link, feed and published time."""
+    title = batch_title(alerts, kind)
+    groups = _by_rule(alerts)
+    if fmt == "html":
+        e = html.escape
+        parts = []
+        for rule, items in groups:
+            parts.append(f"<h3>{e(rule)} ({len(items)})</h3>\n<ul>")
+            for a in items:
+                link = safe_link(a.link)
+                head = (
+                    f'<a href="{e(link)}">{e(a.title or "(untitled)")}</a>'
+                    if link
+                    else e(a.title or "(untitled)")
+                )
+                parts.append(f"<li>{head} · {e(a.feed_name)} · {when(a.published)}</li>")
+            parts.append("</ul>")
+        return Rendered(title, "\n".join(parts), "html")
+    if fmt == "markdown":
+        lines = []
+        for rule, items in groups:
+            lines += [f"**{md_escape(rule)}** ({len(items)})"]
+            for a in items:
+                link = safe_link(a.link)
+                t = md_escape(a.title or "(untitled)")
+                head = f"[{t}](<{link}>)" if link else t
+                lines.append(f"- {head} · {md_escape(a.feed_name)} · {when(a.published)}")
+            lines.append("")
+        return Rendered(title, "\n".join(lines).rstrip(), "markdown")
+    lines = []
+    for rule, items in groups:
+        lines.append(f"{rule} ({len(items)})")
+        for a in items:
+            lines.append(f"- {a.title or '(untitled)'}")
+            lines.append(f"  {a.link or '(no link)'} | {a.feed_name} | {when(a.published)}")
+        lines.append("")
+    return Rendered(title, "\n".join(lines).rstrip(), "text")
 
 
 RENDERERS = {"text": render_text, "markdown": render_markdown, "html": render_html}

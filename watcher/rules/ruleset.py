@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from watcher.errors import QuerySyntaxError
-from watcher.models import Item, RuleHit
+from watcher.models import Item, Noise, RuleHit
 from watcher.rules.matcher import (
     Alias,
     CNode,
@@ -45,6 +45,7 @@ class RuleSpec:
     notify: tuple[str, ...] = ()
     enabled: bool = True
     lang: tuple[str, ...] = ()  # only items in these languages, when the item or feed says
+    noise: Noise = field(default_factory=Noise)  # digest, hourly limit, quiet hours, urgency
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class RuleSet:
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
         return [
-            RuleHit(spec.id, spec.title, tuple(matched_terms(doc, spans)), spec.notify)
+            RuleHit(spec.id, spec.title, tuple(matched_terms(doc, spans)), spec.notify, spec.noise)
             for spec, spans in self._evaluate(doc, only, language)
         ]
 

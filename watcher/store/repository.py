@@ -8,9 +8,9 @@ crash can never leave a hit without its alert queued, nor an alert for an item n
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, update
@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from watcher.models import (
+    AlertView,
     FeedSpec,
     FeedState,
     FeedView,
@@ -27,6 +28,7 @@ from watcher.models import (
     PendingAlert,
     RuleHit,
 )
+from watcher.noise import hour_window, plan
 from watcher.store.migrate import upgrade
 from watcher.store.schema import deliveries, feeds, hits, items, operator_alerts
 
@@ -57,6 +59,7 @@ class PollRecord:
     redirect_count: int = 0
     health_alert: str | None = None  # the operator alert standing after this poll
     notice: tuple[str, str, str] | None = None  # (kind, subject, body): queued with the poll
+    timezone: tzinfo = UTC  # the config's clock, for digests, quiet hours and hourly limits
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,9 @@ class Store:
                 ]
                 hit_count += len(rule_hits)
                 if rec.alert:
-                    alert_count += self._queue_alerts(conn, item_id, item, rule_hits, rec.polled_at)
+                    alert_count += self._queue_alerts(
+                        conn, item_id, item, rule_hits, rec.polled_at, rec.timezone
+                    )
             if hit_rows:
                 conn.execute(hits.insert(), hit_rows)
             if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
@@ -440,25 +445,50 @@ class Store:
         item: Item,
         rule_hits: Sequence[RuleHit],
         now: datetime,
+        tz: tzinfo,
     ) -> int:
-        """One alert per (article, channel), naming every rule that routes the item there."""
-        by_channel: dict[str, list[str]] = {}
+        """One alert per (article, channel), naming every rule that routes the item there, due
+        when the rules' noise control lets it go (``noise.plan``). An alert beyond its rule's
+        ``max_per_hour`` on that channel joins the hour's summary, sent when the hour ends."""
+        by_channel: dict[str, list[RuleHit]] = {}
         for h in rule_hits:
             for channel in h.notify:
-                by_channel.setdefault(channel, []).append(h.rule_id)
+                by_channel.setdefault(channel, []).append(h)
         queued = 0
-        for channel, rule_ids in by_channel.items():
+        for channel, channel_hits in by_channel.items():
+            p = plan(channel_hits, now, tz)
+            due, batch, held = p.due, p.batch, p.held
+            if p.max_per_hour is not None:
+                start, end = hour_window(now, tz)
+                sent_alone = conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(
+                        deliveries.c.rule == p.rule,
+                        deliveries.c.channel == channel,
+                        deliveries.c.created_at >= start,
+                        deliveries.c.created_at < end,
+                        deliveries.c.batch.is_(None),
+                    )
+                ).scalar_one()
+                if sent_alone >= p.max_per_hour:
+                    due, batch = max(due, end), f"fold:{p.rule}@{start.isoformat()}"
+                    local_end = end.astimezone(tz).strftime("%H:%M")
+                    held = f"over {p.max_per_hour} an hour: in the summary at {local_end}"
             row = conn.execute(
                 self._insert(deliveries)
                 .values(
                     article_key=item.article_key,
                     channel=channel,
                     item_id=item_id,
-                    rules=json.dumps(rule_ids),
+                    rules=json.dumps([h.rule_id for h in channel_hits]),
                     status="pending",
                     attempts=0,
                     created_at=now,
-                    next_attempt=now,
+                    next_attempt=due,
+                    rule=p.rule,
+                    batch=batch,
+                    held=held,
                 )
                 .on_conflict_do_nothing(index_elements=["article_key", "channel"])
                 .returning(deliveries.c.id)
@@ -469,25 +499,33 @@ class Store:
     # -- alerts --------------------------------------------------------------------------------
 
     def claim_due_alerts(
-        self, now: datetime, lease: timedelta, limit: int = 100
+        self,
+        now: datetime,
+        lease: timedelta,
+        limit: int = 100,
+        channel: str | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> list[PendingAlert]:
-        """Take the due pending alerts for sending, oldest first.
+        """Take the due pending alerts for sending (of one ``channel`` if given), oldest first.
 
         Each is claimed by pushing its next attempt ``lease`` into the future, so that a second
         process (``run --once`` beside the daemon) cannot send it too; if this one dies while
         sending, the alert is due again when the lease ends: at least once, never dropped.
+        The lease runs from ``clock()`` read once the write lock is held (a claim that waited
+        for the lock must not start with a lease already half gone), else from ``now``.
         """
+        query = (
+            select(deliveries.c.id)
+            .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        if channel is not None:
+            query = query.where(deliveries.c.channel == channel)
         with self.engine.begin() as conn:
-            ids = (
-                conn.execute(
-                    select(deliveries.c.id)
-                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
-                    .order_by(deliveries.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
+            ids = list(conn.execute(query).scalars())
+            ids += self._rest_of_batches(conn, ids, now)
+            until = (clock() if clock is not None else now) + lease
             claimed = [
                 i
                 for i in ids
@@ -498,11 +536,56 @@ class Store:
                         deliveries.c.status == "pending",
                         deliveries.c.next_attempt <= now,
                     )
-                    .values(next_attempt=now + lease)
+                    .values(next_attempt=until)
                 ).rowcount
                 == 1
             ]
         return self._alerts(claimed)
+
+    @staticmethod
+    def _rest_of_batches(conn: Connection, ids: Sequence[int], now: datetime) -> list[int]:
+        """The due alerts that share a batch with ``ids`` but are not among them: a digest or an
+        hourly summary is claimed whole, so that it goes out as one message."""
+        if not ids:
+            return []
+        keys = conn.execute(
+            select(deliveries.c.channel, deliveries.c.batch)
+            .where(deliveries.c.id.in_(list(ids)), deliveries.c.batch.is_not(None))
+            .distinct()
+        ).all()
+        more: list[int] = []
+        for channel, batch in keys:
+            more += conn.execute(
+                select(deliveries.c.id)
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.batch == batch,
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt <= now,
+                    deliveries.c.id.not_in(list(ids)),
+                )
+                .order_by(deliveries.c.id)
+            ).scalars()
+        return more
+
+    def next_attempt_at(self) -> datetime | None:
+        """When the earliest pending alert is due (it may be now or past), or None."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(func.min(deliveries.c.next_attempt)).where(deliveries.c.status == "pending")
+            ).scalar()
+        return value if isinstance(value, datetime) else None
+
+    def channels_with_due_alerts(self, now: datetime) -> set[str]:
+        """The channels that have an alert due now (configured or not)."""
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(deliveries.c.channel)
+                    .where(deliveries.c.status == "pending", deliveries.c.next_attempt <= now)
+                    .distinct()
+                ).scalars()
+            )
 
     def _alerts(self, ids: Sequence[int]) -> list[PendingAlert]:
         if not ids:
@@ -538,28 +621,135 @@ class Store:
                         published=r.published,
                         summary=r.summary,
                         rules=rules,
+                        batch=r.batch,
                     )
                 )
             return alerts
 
-    def mark_sent(self, alert_id: int, now: datetime) -> None:
+    def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == alert_id)
+                .where(deliveries.c.id.in_(list(alert_ids)))
                 .values(
-                    status="sent", sent_at=now, attempts=deliveries.c.attempts + 1, last_error=None
+                    status="sent",
+                    sent_at=now,
+                    last_attempt=now,
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=None,
                 )
             )
 
-    def mark_failed(self, alert_id: int, error: str, retry_at: datetime) -> None:
-        """Keep the alert queued for another attempt at ``retry_at``; nothing is dropped."""
+    def retry_later(
+        self, alert_ids: Sequence[int], error: str, now: datetime, retry_at: datetime
+    ) -> None:
+        """Count a failed attempt and keep the alerts queued until ``retry_at``."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
-                .where(deliveries.c.id == alert_id)
-                .values(attempts=deliveries.c.attempts + 1, last_error=error, next_attempt=retry_at)
+                .where(deliveries.c.id.in_(list(alert_ids)))
+                .values(
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=error,
+                    last_attempt=now,
+                    next_attempt=retry_at,
+                )
             )
+
+    def give_up(
+        self,
+        alert_ids: Sequence[int],
+        error: str,
+        now: datetime,
+        notices: Mapping[int, tuple[str, str, str]] | None = None,
+    ) -> list[int]:
+        """Count a failed attempt and stop trying: the alerts are ``failed`` until re-queued.
+
+        Only alerts still pending are given up (a second sender whose lease ran out finds them
+        failed already); for each, its entry in ``notices`` (kind, subject, body) is queued as
+        an operator alert in the same transaction: the operator hears once per alert given up,
+        and never of one that was not. Returns the ids given up.
+        """
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.execute(
+                    select(deliveries.c.id)
+                    .where(deliveries.c.id.in_(list(alert_ids)), deliveries.c.status == "pending")
+                    .order_by(deliveries.c.id)
+                ).scalars()
+            )
+            if not ids:
+                return []
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(ids))
+                .values(
+                    status="failed",
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=error,
+                    last_attempt=now,
+                )
+            )
+            for i in ids:
+                if notices is not None and i in notices:
+                    self._queue_operator_alert(conn, *notices[i], now)
+        return ids
+
+    def postpone(self, alert_ids: Sequence[int], until: datetime, note: str | None = None) -> None:
+        """Hand claimed alerts back unsent, due again at ``until``; no attempt is counted."""
+        if not alert_ids:
+            return
+        values: dict[str, Any] = {"next_attempt": until}
+        if note is not None:
+            values["last_error"] = note
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id.in_(list(alert_ids)), deliveries.c.status == "pending")
+                .values(**values)
+            )
+
+    def postpone_due(self, channel: str, now: datetime, until: datetime) -> None:
+        """Push every alert of ``channel`` due at ``now`` (and not claimed) back to ``until``."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt <= now,
+                )
+                .values(next_attempt=until)
+            )
+
+    def requeue(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
+        """Make failed alerts (``None``: every failed one) pending and due now, with a fresh
+        count of attempts; the given ids may also be pending (then due now). Returns the ids
+        re-queued; a sent alert is never re-queued (that would be a duplicate)."""
+        cond = (
+            deliveries.c.status == "failed"
+            if alert_ids is None
+            else and_(
+                deliveries.c.id.in_(list(alert_ids)),
+                deliveries.c.status.in_(["failed", "pending"]),
+            )
+        )
+        with self.engine.begin() as conn:
+            ids = list(conn.execute(select(deliveries.c.id).where(cond)).scalars())
+            if ids:
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id.in_(ids))
+                    .values(status="pending", attempts=0, next_attempt=now)
+                )
+        return sorted(ids)
+
+    def alert_status(self, alert_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            status = conn.execute(
+                select(deliveries.c.status).where(deliveries.c.id == alert_id)
+            ).scalar()
+        return None if status is None else str(status)
 
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
@@ -595,6 +785,36 @@ class Store:
                     published=r.published,
                     matched_at=r.matched_at,
                     terms=tuple(json.loads(r.terms)),
+                )
+                for r in conn.execute(query)
+            ]
+
+    def alert_views(self, status: str | None, limit: int) -> list[AlertView]:
+        """The delivery ledger, newest first; ``limit`` 0 means all."""
+        query = _with_article(select(deliveries), deliveries.c.item_id).order_by(
+            deliveries.c.created_at.desc(), deliveries.c.id.desc()
+        )
+        if status is not None:
+            query = query.where(deliveries.c.status == status)
+        if limit:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                AlertView(
+                    id=r.id,
+                    status=r.status,
+                    channel=r.channel,
+                    title=r.title,
+                    link=r.link,
+                    feed=_feed_name(r),
+                    rules=tuple(json.loads(r.rules)),
+                    attempts=r.attempts,
+                    last_error=r.last_error,
+                    held=r.held,
+                    created_at=r.created_at,
+                    last_attempt=r.last_attempt,
+                    next_attempt=r.next_attempt if r.status == "pending" else None,
+                    sent_at=r.sent_at,
                 )
                 for r in conn.execute(query)
             ]

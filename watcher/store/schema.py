@@ -120,14 +120,20 @@ deliveries = Table(
     Column("channel", Text, nullable=False),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
     Column("rules", Text, nullable=False),  # JSON list of rule ids routed to this channel
-    Column("status", String(16), nullable=False),  # pending | sent
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text),
+    Column("status", String(16), nullable=False),  # pending | sent | failed
+    Column("attempts", Integer, nullable=False, default=0),  # since created or last re-queued
+    Column("last_error", Text),  # redacted: no channel secret is ever stored
     Column("created_at", UTCDateTime(), nullable=False),
     Column("next_attempt", UTCDateTime(), nullable=False),
+    Column("last_attempt", UTCDateTime()),
     Column("sent_at", UTCDateTime()),
+    Column("rule", Text),  # the rule whose noise settings decided when it goes out
+    Column("batch", Text),  # digest or hourly summary it goes out in; NULL: a message of its own
+    Column("held", Text),  # why it waits: quiet hours, a digest, an hourly limit
     UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
+    Index("ix_deliveries_created_at", "created_at"),
+    Index("ix_deliveries_rule", "rule", "channel", "created_at"),
 )
 
 operator_alerts = Table(
