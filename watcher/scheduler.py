@@ -26,7 +26,7 @@ from watcher.health import HealthPolicy
 from watcher.models import FeedSpec
 from watcher.notify import Channels, deliver_due
 from watcher.notify.deliver import DeliveryReport
-from watcher.pipeline import Pipeline, PollReport, utcnow
+from watcher.pipeline import Pipeline, PollReport, parse_pool, utcnow
 from watcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 DELIVER_EVERY = 10.0  # seconds between outbox passes when no poll has queued anything
 RELOAD_CHECK_EVERY = 2.0
 DRAIN_TIMEOUT = 60.0
+POOL_FROM = 50  # ``run --once`` parses in a process pool when more feeds than this are due
 
 
 @dataclass
@@ -90,10 +91,13 @@ class Daemon:
         due = await asyncio.to_thread(store.due_feed_ids, utcnow())
         specs = [s for s in self.settings.feeds if s.enabled and states[s.url].id in due]
         report = OnceReport()
-        async with self._new_session() as session:
-            report.polls = await self.pipeline.poll_round(
-                session, [(s, states[s.url].id) for s in specs]
-            )
+        with contextlib.ExitStack() as stack:
+            # Worth its start-up (~0.5 s) only for a big round.
+            pool = stack.enter_context(parse_pool()) if len(specs) > POOL_FROM else None
+            async with self._new_session() as session:
+                report.polls = await self.pipeline.poll_round(
+                    session, [(s, states[s.url].id) for s in specs], pool=pool
+                )
         report.delivery = await self._deliver()
         return report
 

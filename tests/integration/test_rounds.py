@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.conftest import Entry, FeedServer, rss
+from tests.conftest import Entry, FeedServer, rss, write_config
+from watcher.app import build, load
 from watcher.fetcher import new_session
 from watcher.models import FeedSpec
 from watcher.pipeline import Pipeline, PollReport
 from watcher.rules.ruleset import RuleSet, RuleSpec, compile_rule
+from watcher.scheduler import POOL_FROM, Daemon
 from watcher.store import Store
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -152,3 +154,27 @@ def test_a_poll_the_database_refuses_fails_alone_and_its_items_arrive_next_round
 def _exec(store: Store, sql: str) -> None:
     with store.engine.begin() as conn:
         conn.execute(text(sql))
+
+
+def test_run_once_over_many_feeds_parses_in_processes_and_stores_every_item_once(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    urls = _feeds(feed_server, POOL_FROM + 10)  # enough for run --once to start its pool
+    config = write_config(
+        tmp_path,
+        feeds=[{"url": u, "interval": "5m"} for u in urls],
+        channels={"desk": "console://"},
+        rules='rules:\n  - {id: v, title: V, query: "Venezuela*", notify: [desk]}\n',
+    )
+    for expected_new in (3 * len(urls), 0):
+        app = build(load(config))
+        try:
+            with app.store.engine.begin() as conn:  # every feed due again
+                conn.execute(text("UPDATE feeds SET next_poll = NULL"))
+            report = asyncio.run(Daemon(app).run_once())
+            assert len(report.polls) == len(urls)
+            assert all(p.error is None for p in report.polls)
+            assert sum(p.new_items for p in report.polls) == expected_new
+            assert app.store.count_items(None) == 3 * len(urls)
+        finally:
+            app.close()

@@ -144,6 +144,12 @@ class Store:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.dialect = self.engine.dialect.name
+        # Built once: building a statement per alert (values inlined) cost more than running it.
+        self._queue_alert_stmt = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=["article_key", "channel"])
+            .returning(deliveries.c.id)
+        )
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
@@ -499,19 +505,17 @@ class Store:
         queued = 0
         for channel, rule_ids in by_channel.items():
             row = conn.execute(
-                self._insert(deliveries)
-                .values(
-                    article_key=item.article_key,
-                    channel=channel,
-                    item_id=item_id,
-                    rules=json.dumps(rule_ids),
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt=now,
-                )
-                .on_conflict_do_nothing(index_elements=["article_key", "channel"])
-                .returning(deliveries.c.id)
+                self._queue_alert_stmt,
+                {
+                    "article_key": item.article_key,
+                    "channel": channel,
+                    "item_id": item_id,
+                    "rules": json.dumps(rule_ids),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt": now,
+                },
             ).scalar()
             queued += row is not None
         return queued
