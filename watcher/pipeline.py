@@ -98,8 +98,8 @@ def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
 class RoundWriter:
     """Commits the polls of a round in batches, a few transactions instead of one per feed.
 
-    A batch goes out when it holds ``max_polls`` polls or ``max_items`` items, or ``max_wait``
-    seconds after the last one, so alerts are queued promptly while a round is still running.
+    A batch goes out when it holds ``max_polls`` polls or ``max_items`` items, and at least
+    every ``max_wait`` seconds, so alerts are queued promptly while a round is still running.
     Every poll keeps its own guarantees: its state, items, hits and alerts commit together, so a
     crash before a commit loses the state too and the feed is fetched again, nothing skipped.
     If a batch fails, its polls are committed one by one, so one bad poll fails alone.
