@@ -18,6 +18,7 @@ from typing import Any
 
 import feedparser
 
+from watcher import fastparse
 from watcher.links import bounded, canonical_link
 from watcher.models import Item
 from watcher.text import html_to_text
@@ -31,6 +32,7 @@ class ParsedFeed:
     items: list[Item] = field(default_factory=list)
     error: str | None = None
     ttl: str | None = None
+    engine: str = ""  # which parser read it: "lxml" (the fast path) or "feedparser"
 
 
 def _text(value: Any, detail: Any = None) -> str:
@@ -123,11 +125,15 @@ def _gunzip(body: bytes) -> bytes:
     return out
 
 
-def parse_feed(body: bytes, url: str, content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    body: bytes, url: str, content_type: str | None = None, fast_path: bool = True
+) -> ParsedFeed:
     """Parse feed bytes; a feed is broken only when it yields no entries and feedparser says why.
 
-    feedparser flags many harmless oddities (``bozo``), and a malformed feed often still yields
-    every entry, so those are kept.
+    A plain RSS 2.0 or Atom 1.0 feed is read by the fast path (``fastparse``, lxml), which
+    returns what feedparser would or refuses; everything else goes to feedparser, the
+    reference. feedparser flags many harmless oddities (``bozo``), and a malformed feed often
+    still yields every entry, so those are kept.
     """
     if body[:2] == b"\x1f\x8b":  # gzip sent without Content-Encoding, or a .gz file
         try:
@@ -138,6 +144,9 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             return ParsedFeed(None, error=str(exc))
     if not body.strip():
         return ParsedFeed(None, error="empty response: the server sent no feed")
+    fast = None if not fast_path else fastparse.parse(body, url, content_type)
+    if fast is not None:
+        return _parsed(fast, url, body, "lxml")
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -150,6 +159,11 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
         )
     except Exception as exc:  # feedparser should not raise, but a crash must not stop polling
         return ParsedFeed(None, error=f"parser crashed: {type(exc).__name__}: {exc}")
+    return _parsed(parsed, url, body, "feedparser")
+
+
+def _parsed(parsed: Mapping[str, Any], url: str, body: bytes, engine: str) -> ParsedFeed:
+    """Items from feedparser's result, or from the fast path's copy of it: one code for both."""
     feed = parsed.get("feed") or {}
     title = _text(feed.get("title"), feed.get("title_detail")) or None
     entries = parsed.get("entries") or []
@@ -174,4 +188,4 @@ def parse_feed(body: bytes, url: str, content_type: str | None = None) -> Parsed
             continue  # a feed listing one entry twice yields one item
         seen.add(item.key)
         items.append(item)
-    return ParsedFeed(title, items, ttl=feed.get("ttl"))
+    return ParsedFeed(title, items, ttl=feed.get("ttl"), engine=engine)

@@ -11,10 +11,15 @@ feed's health changes (``health``), all in the same transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import logging
+import multiprocessing
+import os
 import random
 from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
@@ -25,9 +30,9 @@ from watcher import cadence
 from watcher.fetcher import FetchResult, fetch, is_file
 from watcher.health import HealthPolicy, next_notice
 from watcher.models import FeedSpec, FeedState, Item, RuleHit
-from watcher.parser import parse_feed
+from watcher.parser import ParsedFeed, parse_feed
 from watcher.rules.ruleset import RuleSet
-from watcher.store import PollRecord, Store
+from watcher.store import PollOutcome, PollRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,9 @@ class NetworkWatch:
         self._reached: dict[str, bool] = {}  # host -> whether its latest fetch reached it
 
     @staticmethod
+    @functools.lru_cache(maxsize=65536)
     def host(url: str) -> str:
+        # Cached: a feed's URL is split at every poll, and a round splits thousands.
         return (urlsplit(url).hostname or url).lower()
 
     def observe(self, url: str, fetched: FetchResult) -> None:
@@ -73,6 +80,87 @@ class NetworkWatch:
         me = self.host(url)
         others = [ok for host, ok in self._reached.items() if host != me]
         return bool(others) and not any(others)
+
+
+def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Processes that parse a round's bodies beside the event loop's (one per core).
+
+    Started with ``forkserver``: a fork of a process running threads (aiohttp's resolver,
+    the store's workers) can inherit a held lock and hang. The caller shuts the pool down
+    when the round ends (``with parse_pool() as pool:``).
+    """
+    return ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1,
+        mp_context=multiprocessing.get_context("forkserver"),
+    )
+
+
+class RoundWriter:
+    """Commits the polls of a round in batches, a few transactions instead of one per feed.
+
+    A batch goes out when it holds ``max_polls`` polls or ``max_items`` items, and at least
+    every ``max_wait`` seconds, so alerts are queued promptly while a round is still running.
+    Every poll keeps its own guarantees: its state, items, hits and alerts commit together, so a
+    crash before a commit loses the state too and the feed is fetched again, nothing skipped.
+    If a batch fails, its polls are committed one by one, so one bad poll fails alone.
+    """
+
+    def __init__(
+        self, store: Store, max_polls: int = 500, max_items: int = 5000, max_wait: float = 0.25
+    ) -> None:
+        self.store = store
+        self.max_polls, self.max_items, self.max_wait = max_polls, max_items, max_wait
+        self._pending: list[tuple[PollRecord, asyncio.Future[PollOutcome]]] = []
+        self._items = 0
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> RoundWriter:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            if exc[0] is not None:
+                self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=exc[0] is not None)
+
+    def commit(self, rec: PollRecord) -> asyncio.Future[PollOutcome]:
+        """Queue a poll for the next batch; the future holds what committing it did."""
+        done: asyncio.Future[PollOutcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((rec, done))
+        self._items += len(rec.items)
+        if len(self._pending) >= self.max_polls or self._items >= self.max_items:
+            self._wake.set()
+        return done
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.max_wait)
+            self._wake.clear()
+            batch, self._pending, self._items = self._pending, [], 0
+            if batch:
+                await self._flush(batch)
+            if self._closing and not self._pending:
+                return
+
+    async def _flush(self, batch: list[tuple[PollRecord, asyncio.Future[PollOutcome]]]) -> None:
+        try:
+            outcomes = await asyncio.to_thread(self.store.record_polls, [r for r, _ in batch])
+        except Exception:
+            log.warning("committing %d polls at once failed; committing each alone", len(batch))
+            for rec, done in batch:
+                try:
+                    done.set_result(await asyncio.to_thread(self.store.record_poll, rec))
+                except Exception as exc:
+                    done.set_exception(exc)
+            return
+        for (_, done), outcome in zip(batch, outcomes, strict=True):
+            done.set_result(outcome)
 
 
 class Pipeline:
@@ -134,30 +222,75 @@ class Pipeline:
         session: aiohttp.ClientSession,
         feeds: list[tuple[FeedSpec, int]],
         in_flight: int = 64,
+        pool: Executor | None = None,
     ) -> list[PollReport]:
-        """Poll many feeds at once (``run --once``, the bench): each result is stored as soon as
-        it arrives, except failures to reach a server, which wait until every fetch is done, so
-        that "is our network down?" is judged from every host of the round. ``in_flight``
-        bounds the bodies held in memory."""
+        """Poll many feeds at once (``run --once``, the bench). Results are committed in
+        batches (``RoundWriter``), each poll with its items, hits and alerts, except failures
+        to reach a server, which wait until every fetch is done, so that "is our network
+        down?" is judged from every host of the round. ``in_flight`` bounds the bodies held in
+        memory; ``pool``, when given, parses bodies in other processes (``parse_pool``)."""
         gate = asyncio.Semaphore(in_flight)
         deferred: list[tuple[int, FeedSpec, int, FeedState, FetchResult]] = []
         states = await asyncio.to_thread(self.store.feed_states, [f for _, f in feeds])
 
-        async def one(index: int, spec: FeedSpec, feed_id: int) -> PollReport | None:
-            async with gate:
-                got = await self.fetch(session, spec, feed_id, states[feed_id])
-                if got is None:
-                    return PollReport(spec.url, skipped=True)
-                state, result = got
-                if result.network_error:
-                    deferred.append((index, spec, feed_id, state, result))
-                    return None
-                return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        async with RoundWriter(self.store) as writer:
 
-        reports = await asyncio.gather(*(one(i, s, f) for i, (s, f) in enumerate(feeds)))
-        for index, spec, feed_id, state, result in deferred:
-            reports[index] = await asyncio.to_thread(self.process, spec, feed_id, result, state)
+            async def one(index: int, spec: FeedSpec, feed_id: int) -> PollReport | None:
+                async with gate:
+                    got = await self.fetch(session, spec, feed_id, states[feed_id])
+                    if got is None:
+                        return PollReport(spec.url, skipped=True)
+                    state, result = got
+                    if result.network_error:
+                        deferred.append((index, spec, feed_id, state, result))
+                        return None
+                    rec = await self._decide(spec, feed_id, result, state, pool)
+                    committed = writer.commit(rec)
+                return await self._committed(spec, rec, committed)
+
+            reports = await asyncio.gather(*(one(i, s, f) for i, (s, f) in enumerate(feeds)))
+            late = [
+                (index, spec, self.decide(spec, feed_id, result, state))
+                for index, spec, feed_id, state, result in deferred
+            ]
+            done = await asyncio.gather(
+                *(self._committed(spec, rec, writer.commit(rec)) for _, spec, rec in late)
+            )
+            for (index, _, _), report in zip(late, done, strict=True):
+                reports[index] = report
         return [r for r in reports if r is not None]
+
+    async def _committed(
+        self, spec: FeedSpec, rec: PollRecord, committed: asyncio.Future[PollOutcome]
+    ) -> PollReport:
+        """The report of a poll once committed. A poll the database refused fails alone: its
+        state is not advanced either, so the next round fetches it in full and loses nothing."""
+        try:
+            outcome = await committed
+        except Exception as exc:
+            log.exception("feed %s: could not store this poll", spec.name or spec.url)
+            return PollReport(spec.url, error=f"could not store this poll: {exc}")
+        return self.report(spec, rec, outcome)
+
+    async def _decide(
+        self,
+        spec: FeedSpec,
+        feed_id: int,
+        fetched: FetchResult,
+        state: FeedState,
+        pool: Executor | None,
+    ) -> PollRecord:
+        """``decide`` on the event loop when there is no body (a 304 or a failure: a few
+        microseconds, a thread hop would cost more), else in a worker thread, the parse in
+        ``pool`` (another process: the other core, and the event loop never waits on it)."""
+        if not fetched.body:
+            return self.decide(spec, feed_id, fetched, state)
+        parsed = None
+        if pool is not None and hashlib.sha256(fetched.body).hexdigest() != state.body_hash:
+            parsed = await asyncio.get_running_loop().run_in_executor(
+                pool, parse_feed, fetched.body, fetched.url, fetched.content_type
+            )
+        return await asyncio.to_thread(self.decide, spec, feed_id, fetched, state, parsed)
 
     def process(
         self,
@@ -168,8 +301,22 @@ class Pipeline:
     ) -> PollReport:
         """Everything after the network: parse, match, and commit (runs in a worker thread).
         ``state`` is the feed's state read before the fetch, when the caller has it."""
-        now = self.clock()
         state = state or self.store.feed_state(feed_id)
+        rec = self.decide(spec, feed_id, fetched, state)
+        return self.report(spec, rec, self.store.record_poll(rec))
+
+    def decide(
+        self,
+        spec: FeedSpec,
+        feed_id: int,
+        fetched: FetchResult,
+        state: FeedState,
+        parsed: ParsedFeed | None = None,
+    ) -> PollRecord:
+        """What a poll changes (parse and match included), not yet committed. Reads the
+        database only to tell new items from known ones, and only when there is a body.
+        ``parsed`` is the body already parsed elsewhere (a process of the round's pool)."""
+        now = self.clock()
         rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=None, timezone=self.timezone())
         ttl = state.ttl
         if fetched.status == 410:
@@ -188,7 +335,8 @@ class Pipeline:
             if digest == state.body_hash:  # byte-identical: nothing new, no parse
                 rec.not_modified = True
             else:
-                parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
+                if parsed is None:
+                    parsed = parse_feed(fetched.body, fetched.url, fetched.content_type)
                 if parsed.error is not None:
                     rec.error = parsed.error
                 else:
@@ -224,7 +372,11 @@ class Pipeline:
             delay = cadence.healthy_delay(spec.interval, ttl, lifetime)
             rec.next_poll = now + timedelta(seconds=cadence.jittered(delay, self.rng))
         self._health(rec, state, spec, failures)
-        outcome = self.store.record_poll(rec)
+        return rec
+
+    @staticmethod
+    def report(spec: FeedSpec, rec: PollRecord, outcome: PollOutcome) -> PollReport:
+        """Log a committed poll and say what it did."""
         if rec.error:
             log.warning("feed %s failed: %s", spec.name or spec.url, rec.error)
         elif outcome.new_items:

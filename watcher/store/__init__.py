@@ -1,5 +1,5 @@
 """Storage behind one narrow interface: ``Store``. Every SQL statement lives in this package."""
 
-from watcher.store.repository import PollRecord, Store
+from watcher.store.repository import PollOutcome, PollRecord, Store
 
-__all__ = ["PollRecord", "Store"]
+__all__ = ["PollOutcome", "PollRecord", "Store"]

@@ -13,9 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, create_engine, event, func, or_, select, update
+from sqlalchemy import (
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql import ClauseElement
 
 from watcher.models import (
     AlertView,
@@ -135,6 +147,12 @@ class Store:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.dialect = self.engine.dialect.name
+        # Built once: building a statement per alert (values inlined) cost more than running it.
+        self._queue_alert_stmt = (
+            self._insert(deliveries)
+            .on_conflict_do_nothing(index_elements=["article_key", "channel"])
+            .returning(deliveries.c.id)
+        )
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (idempotent)."""
@@ -219,75 +237,113 @@ class Store:
 
     def record_poll(self, rec: PollRecord) -> PollOutcome:
         """Commit a poll: feed state, new items, hits and queued alerts, in one transaction."""
-        new_items = hit_count = alert_count = 0
+        return self.record_polls([rec])[0]
+
+    def record_polls(self, recs: Sequence[PollRecord]) -> list[PollOutcome]:
+        """Commit many polls in one transaction (a round's worth), each exactly as
+        ``record_poll`` would: a crash before the commit loses the polls' state along with
+        their items, so they are fetched again, never skipped. The feed-state updates that are
+        plain values (a 304, a success) go out as one executemany per shape: a per-feed
+        statement and commit cost more than the poll itself."""
+        outcomes = []
+        distinct = len({r.feed_id for r in recs}) == len(recs)
         with self.engine.begin() as conn:
-            values: dict[str, Any] = {
-                "last_polled": rec.polled_at,
-                "next_poll": rec.next_poll,
-                "fetch_url": rec.fetch_url,
-                "redirect_to": rec.redirect_to,
-                "redirect_count": rec.redirect_count,
-                "health_alert": rec.health_alert,
-            }
-            if rec.error is not None:
-                values.update(status="gone" if rec.gone else "failing", last_error=rec.error)
-                if rec.count_error:
-                    values.update(error_count=feeds.c.error_count + 1, error_since=rec.error_since)
-            else:
-                values.update(
-                    status="ok",
-                    last_error=None,
-                    error_count=0,
-                    error_since=None,
-                    last_success=rec.polled_at,
-                )
-                if rec.validators:
-                    values.update(etag=rec.etag, last_modified=rec.last_modified)
-                if rec.feed_title:
-                    values["title"] = rec.feed_title
-                if rec.body_hash is not None:
-                    values["body_hash"] = rec.body_hash
-                if rec.full_fetch:
-                    values["last_full_fetch"] = rec.polled_at
-                if rec.ttl is not None:
-                    values["ttl"] = rec.ttl
-            conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(**values))
-            if rec.notice is not None:
-                self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
-            inserted = self._insert_items(conn, rec)
-            new_items = len(inserted)
-            hit_rows = []
-            for item, rule_hits in rec.items:
-                item_id = inserted.get(item.key)
-                if item_id is None or not rule_hits:
-                    continue  # stored by an earlier poll (an edit is not a new article), or no hit
-                hit_rows += [
-                    {
-                        "item_id": item_id,
-                        "rule_id": h.rule_id,
-                        "rule_title": h.rule_title,
-                        "terms": json.dumps(list(h.terms), ensure_ascii=False),
-                        "matched_at": rec.polled_at,
-                    }
-                    for h in rule_hits
-                ]
-                hit_count += len(rule_hits)
-                if rec.alert:
-                    alert_count += self._queue_alerts(
-                        conn, item_id, item, rule_hits, rec.polled_at, rec.timezone
+            plain: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+            for rec in recs:
+                values = self._feed_values(rec)
+                expression = any(isinstance(v, ClauseElement) for v in values.values())
+                if expression or not distinct:  # one by one, in order
+                    conn.execute(update(feeds).where(feeds.c.id == rec.feed_id).values(**values))
+                else:
+                    shape = tuple(sorted(values))
+                    plain.setdefault(shape, []).append(
+                        {"b_id": rec.feed_id, **{f"b_{k}": v for k, v in values.items()}}
                     )
-            if hit_rows:
-                conn.execute(hits.insert(), hit_rows)
-            if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
-                conn.execute(
+            for shape, rows in plain.items():
+                stmt = (
                     update(feeds)
-                    .where(feeds.c.id == rec.feed_id)
-                    .values(
-                        first_new_item=func.coalesce(feeds.c.first_new_item, rec.polled_at),
-                        last_new_item=rec.polled_at,
-                        new_item_polls=feeds.c.new_item_polls + 1,
-                    )
+                    .where(feeds.c.id == bindparam("b_id"))
+                    .values({k: bindparam(f"b_{k}") for k in shape})
                 )
+                conn.execute(stmt, rows)
+            for rec in recs:
+                outcomes.append(self._record_items(conn, rec))
+        return outcomes
+
+    @staticmethod
+    def _feed_values(rec: PollRecord) -> dict[str, Any]:
+        """The feed row's columns after this poll."""
+        values: dict[str, Any] = {
+            "last_polled": rec.polled_at,
+            "next_poll": rec.next_poll,
+            "fetch_url": rec.fetch_url,
+            "redirect_to": rec.redirect_to,
+            "redirect_count": rec.redirect_count,
+            "health_alert": rec.health_alert,
+        }
+        if rec.error is not None:
+            values.update(status="gone" if rec.gone else "failing", last_error=rec.error)
+            if rec.count_error:
+                values.update(error_count=feeds.c.error_count + 1, error_since=rec.error_since)
+        else:
+            values.update(
+                status="ok",
+                last_error=None,
+                error_count=0,
+                error_since=None,
+                last_success=rec.polled_at,
+            )
+            if rec.validators:
+                values.update(etag=rec.etag, last_modified=rec.last_modified)
+            if rec.feed_title:
+                values["title"] = rec.feed_title
+            if rec.body_hash is not None:
+                values["body_hash"] = rec.body_hash
+            if rec.full_fetch:
+                values["last_full_fetch"] = rec.polled_at
+            if rec.ttl is not None:
+                values["ttl"] = rec.ttl
+        return values
+
+    def _record_items(self, conn: Connection, rec: PollRecord) -> PollOutcome:
+        """The rest of a poll, after its feed row: operator notice, new items, hits, alerts."""
+        new_items = hit_count = alert_count = 0
+        if rec.notice is not None:
+            self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
+        inserted = self._insert_items(conn, rec)
+        new_items = len(inserted)
+        hit_rows = []
+        for item, rule_hits in rec.items:
+            item_id = inserted.get(item.key)
+            if item_id is None or not rule_hits:
+                continue  # stored by an earlier poll (an edit is not a new article), or no hit
+            hit_rows += [
+                {
+                    "item_id": item_id,
+                    "rule_id": h.rule_id,
+                    "rule_title": h.rule_title,
+                    "terms": json.dumps(list(h.terms), ensure_ascii=False),
+                    "matched_at": rec.polled_at,
+                }
+                for h in rule_hits
+            ]
+            hit_count += len(rule_hits)
+            if rec.alert:
+                alert_count += self._queue_alerts(
+                    conn, item_id, item, rule_hits, rec.polled_at, rec.timezone
+                )
+        if hit_rows:
+            conn.execute(hits.insert(), hit_rows)
+        if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
+            conn.execute(
+                update(feeds)
+                .where(feeds.c.id == rec.feed_id)
+                .values(
+                    first_new_item=func.coalesce(feeds.c.first_new_item, rec.polled_at),
+                    last_new_item=rec.polled_at,
+                    new_item_polls=feeds.c.new_item_polls + 1,
+                )
+            )
         return PollOutcome(new_items, hit_count, alert_count)
 
     def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
@@ -476,22 +532,20 @@ class Store:
                     local_end = end.astimezone(tz).strftime("%H:%M")
                     held = f"over {p.max_per_hour} an hour: in the summary at {local_end}"
             row = conn.execute(
-                self._insert(deliveries)
-                .values(
-                    article_key=item.article_key,
-                    channel=channel,
-                    item_id=item_id,
-                    rules=json.dumps([h.rule_id for h in channel_hits]),
-                    status="pending",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt=due,
-                    rule=p.rule,
-                    batch=batch,
-                    held=held,
-                )
-                .on_conflict_do_nothing(index_elements=["article_key", "channel"])
-                .returning(deliveries.c.id)
+                self._queue_alert_stmt,
+                {
+                    "article_key": item.article_key,
+                    "channel": channel,
+                    "item_id": item_id,
+                    "rules": json.dumps([h.rule_id for h in channel_hits]),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt": due,
+                    "rule": p.rule,
+                    "batch": batch,
+                    "held": held,
+                },
             ).scalar()
             queued += row is not None
         return queued
