@@ -117,44 +117,33 @@ class PresearchIndex:
             seen = int(frequency.get(word, 0.0) * 100)  # percent of recent items holding it
             return (word in _COMMON, seen, uses[member] * (4 if prefix else 1), -len(member))
 
-        single: dict[str, list[int]] = {}  # sets of one member: that member
-        pairs: dict[str, dict[str, list[int]]] = {}  # first anchor -> second -> rules
+        # Members are numbered: what an item holds is then a set of small ints, gathered from
+        # the automaton in C, and every later test is a set operation on them.
+        number = {member: n for n, member in enumerate(sorted(uses))}
+        rank = {number[m]: cost(m) for m in uses}  # each member's cost, worked out once
+        single: dict[int, list[int]] = {}  # sets of one member: that member -> rules
+        pairs: dict[int, dict[int, list[int]]] = {}  # first anchor -> second -> rules
         self.always: list[int] = []  # rules with nothing to look for: tried on every item
+        numbered: list[tuple[frozenset[int], ...]] = []
         for i, sets in enumerate(reqs):
             if any(not s for s in sets):
                 self.always.append(i)
-                reqs[i] = ()
+                numbered.append(())
                 continue
-            for req in sets:
+            ids = tuple(frozenset(map(number.__getitem__, s)) for s in sets)
+            numbered.append(ids)
+            for req in ids:
                 if len(req) == 1:
                     single.setdefault(next(iter(req)), []).append(i)
                     continue
-                first, second, *_ = sorted(req, key=cost)
+                first, second, *_ = sorted(req, key=rank.__getitem__)
                 pairs.setdefault(first, {}).setdefault(second, []).append(i)
-        # What an item is searched for: every anchor, and every other member of a set except
-        # stop words (a set is then checked without them: a weaker check, never a wrong one).
-        anchors = {
-            *single,
-            *pairs,
-            *(second for seconds in pairs.values() for second in seconds),
-        }
-        wanted = anchors | {
-            m for sets in reqs for s in sets for m in s if m.rstrip("*") not in _COMMON
-        }
-        # Members are numbered: what an item holds is then a set of small ints, gathered from
-        # the automaton in C, and every later test is a set operation on them.
-        number = {member: n for n, member in enumerate(sorted(wanted))}
-        self._sets = [
-            tuple(frozenset(map(number.__getitem__, s & wanted)) for s in sets) for sets in reqs
-        ]
+        self._sets = numbered
         # first anchor -> rules anchored by it alone; first -> {second: rules anchored by both}
-        self._single = {number[m]: tuple(rules) for m, rules in single.items()}
-        self._pairs = {
-            number[first]: {number[m]: tuple(rules) for m, rules in seconds.items()}
-            for first, seconds in pairs.items()
-        }
-        self._single_firsts = frozenset(self._single)
-        self._pair_firsts = frozenset(self._pairs)
+        self._single = single
+        self._pairs = pairs
+        self._single_firsts = frozenset(single)
+        self._pair_firsts = frozenset(pairs)
         # All of it in one Aho-Corasick automaton, run once over the item's words as
         # ``Document.everything`` holds them (one space between words, one at each end): a
         # word is found as " word ", a prefix as " stem". One pass in C finds every member
