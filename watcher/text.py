@@ -109,8 +109,9 @@ _ASCII_WORDS = bytes(
 
 def split_words(folded: str) -> list[str]:
     """The words of an already folded text."""
-    if folded.isascii():
-        return folded.encode("ascii").translate(_ASCII_WORDS).decode("ascii").split()
+    spaced = spaced_words(folded)
+    if spaced is not None:
+        return spaced.split()
     if not _has_marks(folded):
         return _SIMPLE_WORD_RE.findall(folded)
     return WORD_RE.findall(folded)

@@ -12,15 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import Entry, FeedServer, WebhookReceiver, rss, write_config
-
-RULES = """
-rules:
-  - id: venezuela
-    title: Venezuela
-    query: 'Venezuela*'
-    notify: [desk]
-"""
 
 
 @pytest.fixture

@@ -37,19 +37,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import Entry, FeedServer, WebhookReceiver, rss, write_config
 
 KILLS = 30
 ALIVE = 3  # daemons running at once
 LEASE = 6.0  # seconds: config delivery.lease for this test
-
-RULES = """
-rules:
-  - id: venezuela
-    title: Venezuela
-    query: 'Venezuela*'
-    notify: [desk]
-"""
 
 
 def start(config: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import (
     Entry,
     FeedServer,
@@ -32,14 +33,6 @@ from watcher.fetcher import new_session
 from watcher.models import DeliveryPolicy
 from watcher.notify import deliver_due
 from watcher.pipeline import Pipeline, utcnow
-
-RULES = """
-rules:
-  - id: venezuela
-    title: Venezuela
-    query: 'Venezuela*'
-    notify: [desk]
-"""
 
 SLACK_TOKENS = ("T1JJ3T3L2", "A1BRTD4JD", "TIiajkdnlazkcOXrIdevi7FQ")
 

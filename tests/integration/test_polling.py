@@ -15,6 +15,7 @@ from pathlib import Path
 import brotli  # type: ignore[import-untyped]
 import pytest
 
+from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import Entry, FeedServer, free_port, rss, write_config
 from watcher.app import build, load
 from watcher.fetcher import new_session
@@ -23,14 +24,6 @@ from watcher.pipeline import Pipeline, PollReport
 from watcher.scheduler import Daemon
 from watcher.settings import Settings
 from watcher.store import Store
-
-RULES = """
-rules:
-  - id: venezuela
-    title: Venezuela
-    query: 'Venezuela*'
-    notify: [desk]
-"""
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 

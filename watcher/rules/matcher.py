@@ -1,8 +1,9 @@
 """Evaluate compiled rules against an item.
 
-An item is turned once into a ``Document``: per field, its folded words (and, on first need,
-where each word occurs). Rules are evaluated against it: a bare word costs a set lookup, a phrase
-a lookup plus a check of the few places its first word occurs.
+An item is turned once into a ``Document``: per field, its folded words, and all of them in one
+string. Rules are evaluated against it: a word or a phrase costs one string search in C, a
+prefix or ``*`` phrase a search for its first part plus a check of the few places it occurs;
+what each term found is kept for the other rules that ask.
 """
 
 from __future__ import annotations

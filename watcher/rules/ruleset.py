@@ -171,15 +171,14 @@ class RuleSet:
     def index(self) -> PresearchIndex:
         """The presearch index; built here when nothing tuned it first (a daemon tunes it at
         start, so 100,000 rules are indexed once, not twice)."""
-        if self._index is None:
-            self._index = PresearchIndex([r.node for r in self.rules])
-        return self._index
+        return self.prepare()
 
-    def prepare(self) -> None:
+    def prepare(self) -> PresearchIndex:
         """Build the presearch index now, where the caller chooses (a reload does it in a
         worker thread), rather than in the first poll that matches."""
         if self._index is None:
             self._index = PresearchIndex([r.node for r in self.rules])
+        return self._index
 
     def __len__(self) -> int:
         return len(self.rules)
