@@ -102,6 +102,16 @@ class FeedState:
 
 
 @dataclass(frozen=True)
+class OtherSource:
+    """Another outlet's copy of the same story, listed in the story's one alert."""
+
+    feed_name: str
+    title: str
+    link: str | None
+    published: datetime | None
+
+
+@dataclass(frozen=True)
 class PendingAlert:
     """A queued delivery, with everything needed to render it."""
 
@@ -115,6 +125,7 @@ class PendingAlert:
     summary: str
     rules: tuple[tuple[str, str, tuple[str, ...]], ...] = field(default=())  # (id, title, terms)
     batch: str | None = None  # alerts of one batch (digest, hourly summary) go out as one message
+    also: tuple[OtherSource, ...] = ()  # other outlets' copies of this story (story grouping)
 
 
 @dataclass(frozen=True)
