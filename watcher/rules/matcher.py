@@ -14,6 +14,7 @@ from functools import partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from watcher.errors import QuerySyntaxError
 from watcher.rules.query import (
     FIELDS,
     TEXT_FIELDS,
@@ -271,9 +272,13 @@ CNode = Term | AliasSet | LinkDomain | CNear | CAnd | COr | CNot
 
 
 def compile_node(node: Node, aliases: Mapping[str, Alias]) -> CNode:
-    """Replace alias references by their definitions; unknown aliases raise ``KeyError``."""
+    """Replace alias references by their definitions; an unknown alias raises
+    ``QuerySyntaxError`` at its column, naming the aliases there are."""
     if isinstance(node, AliasRef):
-        alias = aliases[node.name]
+        alias = aliases.get(node.name)
+        if alias is None:
+            known = ", ".join("@" + n for n in sorted(aliases)) or "none are defined"
+            raise QuerySyntaxError(f"unknown alias @{node.name} (known: {known})", node.column)
         return AliasSet(node.name, alias.terms, alias.exclude, node.field)
     if isinstance(node, Near):
         left = compile_node(node.left, aliases)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -23,12 +25,6 @@ from watcher.rules.matcher import (
 from watcher.rules.presearch import PresearchIndex
 from watcher.rules.query import (
     TEXT_FIELDS,
-    AliasRef,
-    And,
-    Near,
-    Node,
-    Not,
-    Or,
     Term,
     parse_query,
     parse_spelling,
@@ -64,17 +60,22 @@ class CompiledRule:
     node: CNode
 
 
-def _alias_names(node: Node) -> Iterable[AliasRef]:
-    if isinstance(node, AliasRef):
-        yield node
-    elif isinstance(node, Near):
-        yield from _alias_names(node.left)
-        yield from _alias_names(node.right)
-    elif isinstance(node, And | Or):
-        for child in node.children:
-            yield from _alias_names(child)
-    elif isinstance(node, Not):
-        yield from _alias_names(node.child)
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while rules compile (a ``with`` block or a decorator).
+
+    Compiling allocates hundreds of thousands of small objects that live as long as the rule
+    set, and each burst of allocation makes the collector walk all of them again: that was half
+    the time of compiling 100,000 rules. Compiled rules hold no reference cycles, so nothing is
+    left for the collector to find; it resumes (if it was running) when the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _spellings(name: str, spellings: Iterable[str], what: str) -> tuple[Term, ...]:
@@ -120,12 +121,7 @@ def compile_aliases(
 def _compile(query: str, aliases: AliasTable) -> CNode:
     """Compile one query. Cached: a reload recompiles only the queries that changed (or all of
     them when an alias changed); the cache holds the very nodes the live rule set uses."""
-    tree = parse_query(query)
-    for ref in _alias_names(tree):
-        if ref.name not in aliases:
-            known = ", ".join("@" + n for n in sorted(aliases)) or "none are defined"
-            raise QuerySyntaxError(f"unknown alias @{ref.name} (known: {known})", ref.column)
-    node = compile_node(tree, aliases)
+    node = compile_node(parse_query(query), aliases)
     if not has_positive_term(node):
         raise QuerySyntaxError(
             "the query matches only by what is absent (NOT ...); add a term the item must contain",
@@ -165,7 +161,8 @@ class RuleSet:
     def tune(self, frequency: Mapping[str, float]) -> None:
         """Re-pick anchors knowing how common each word is in recent items (see
         ``presearch.document_frequency``): same matches, fewer candidates to rule out."""
-        self._index = PresearchIndex([r.node for r in self.rules], frequency)
+        with cycle_collection_paused():
+            self._index = PresearchIndex([r.node for r in self.rules], frequency)
 
     @property
     def index(self) -> PresearchIndex:
@@ -177,7 +174,8 @@ class RuleSet:
         """Build the presearch index now, where the caller chooses (a reload does it in a
         worker thread), rather than in the first poll that matches."""
         if self._index is None:
-            self._index = PresearchIndex([r.node for r in self.rules])
+            with cycle_collection_paused():
+                self._index = PresearchIndex([r.node for r in self.rules])
         return self._index
 
     def __len__(self) -> int:
