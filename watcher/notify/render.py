@@ -465,7 +465,7 @@ def sample_alert(channel: str, also: bool = True) -> PendingAlert:
         link="https://example.org/watcher-test",
         feed_name="watcher notify-test",
         published=datetime(2026, 1, 1, 12, 0, tzinfo=UTC),
-        summary="A sample alert sent by `watcher notify-test`. Real alerts look like this one: "
+        summary="A sample alert sent by watcher notify-test. Real alerts look like this one: "
         "the words that matched a rule are highlighted in this test snippet.",
         rules=(("notify-test", "Channel check", ("test",)),),
         also=(
