@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -178,7 +178,7 @@ def test_an_override_is_used_by_notify_test_and_by_delivery(
     app = make_app(
         {"desk": f"json://127.0.0.1:{webhook.port}/desk"}, ["Venezuela @here"], templates=TEMPLATES
     )
-    code, out, err = run_cli(app.settings.config_path, "notify-test", "desk")
+    code, _out, err = run_cli(app.settings.config_path, "notify-test", "desk")
     assert code == 0, err
     assert webhook.received[0][1]["message"] == (
         "ALERT watcher test alert: this channel works <https://example.org/watcher-test> "
@@ -232,9 +232,8 @@ def test_an_unknown_kind_in_templates_is_a_config_error(tmp_path: Path) -> None:
 def test_notify_test_says_how_long_the_receiver_asked_to_wait(
     tmp_path: Path, webhook: WebhookReceiver
 ) -> None:
-    config = write_config(
-        tmp_path, [], {"hook": f"json://127.0.0.1:{webhook.port}/hook"}, RULES.replace("desk", "hook")
-    )
+    hook = {"hook": f"json://127.0.0.1:{webhook.port}/hook"}
+    config = write_config(tmp_path, [], hook, RULES.replace("desk", "hook"))
     webhook.status, webhook.headers = 429, {"Retry-After": "30"}
     code, _out, err = run_cli(config, "notify-test", "hook")
     assert code == 4
