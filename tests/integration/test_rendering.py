@@ -6,12 +6,15 @@ Time is injected into delivery (``deliver_due(..., now)``), so waits pass withou
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
+import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import FeedServer, SmtpReceiver, WebhookReceiver, write_config
@@ -19,8 +22,9 @@ from tests.integration.test_alert_ledger import ledger, poll_only, run_cli
 from tests.unit.test_render import HOSTILE
 from watcher.app import App, build, load
 from watcher.notify import Channels, deliver_due
-from watcher.notify.render import render
+from watcher.notify.render import render, sample_alert
 from watcher.pipeline import utcnow
+from watcher.scheduler import Daemon
 
 ZW = "\u200b"
 
@@ -238,3 +242,36 @@ def test_notify_test_says_how_long_the_receiver_asked_to_wait(
     code, _out, err = run_cli(config, "notify-test", "hook")
     assert code == 4
     assert "FAILED (may be temporary)" in err and "asked to wait 30s (Retry-After)" in err
+
+
+def test_a_template_broken_while_running_keeps_the_last_good_one(
+    tmp_path: Path, webhook: WebhookReceiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daemon watches template files like rules files: a broken edit is reported at its
+    line and the daemon keeps rendering with the last good template; a fixed one is taken."""
+    (tmp_path / "mine").mkdir()
+    template = tmp_path / "mine" / "alert.j2"
+    template.write_text("GOOD {{ title }}")
+    hook = {"hook": f"json://127.0.0.1:{webhook.port}/hook"}
+    templates = {"text": {"alert": "mine/alert.j2"}}
+    config = write_config(tmp_path, [], hook, RULES.replace("desk", "hook"), templates=templates)
+    app = build(load(config))
+    try:
+        daemon = Daemon(app)
+        daemon._scheduler = AsyncIOScheduler()  # not started: reload only (re)schedules feeds
+
+        def body() -> str:
+            return render(sample_alert("hook"), daemon.channels.styles["hook"]).body
+
+        template.write_text("BROKEN {{ title }\n")
+        with caplog.at_level(logging.ERROR):
+            asyncio.run(daemon._check_reload())
+        assert "alert.j2:1: templates.text.alert: template syntax" in caplog.text
+        assert "config not reloaded" in caplog.text
+        assert body() == "GOOD watcher test alert: this channel works"
+
+        template.write_text("BETTER {{ title }}")
+        asyncio.run(daemon._check_reload())
+        assert body() == "BETTER watcher test alert: this channel works"
+    finally:
+        app.close()
