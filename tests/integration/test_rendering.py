@@ -275,3 +275,23 @@ def test_a_template_broken_while_running_keeps_the_last_good_one(
         assert body() == "BETTER watcher test alert: this channel works"
     finally:
         app.close()
+
+
+def test_each_service_gets_its_kind_and_slack_keeps_its_url_forms() -> None:
+    channels = Channels(
+        {
+            "hooks": "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+            "bot": "slack://xoxb-1234-1234-abc124/#general",
+            "mail": "mailtos://u:p@smtp.example.org?to=a@example.org",
+            "discord": "discord://1234/abcd",
+            "console": "console://",
+        }
+    )
+    kinds = {name: style.kind for name, style in channels.styles.items()}
+    assert kinds == {
+        "hooks": "slack",
+        "bot": "slack",
+        "mail": "email",
+        "discord": "text",
+        "console": "text",
+    }
