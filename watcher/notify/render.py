@@ -354,7 +354,7 @@ def load_template(path: Path, kind: str, role: str) -> Template:
         close = difflib.get_close_matches(name, allowed, n=1)
         hint = f'; did you mean "{close[0]}"?' if close else ""
         raise TemplateProblem(
-            line, f'unknown name "{name}"{hint} (a {role} template has: {", ".join(allowed)})'
+            line, f'unknown name "{name}"{hint} ({role} templates have: {", ".join(allowed)})'
         )
     samples = [sample_alert("check"), sample_alert("check", also=False)]
     try:
