@@ -22,9 +22,11 @@ from tests.integration.test_alert_ledger import ledger, poll_only, run_cli
 from tests.unit.test_render import HOSTILE
 from watcher.app import App, build, load
 from watcher.notify import Channels, deliver_due
+from watcher.notify.deliver import deliver_operator_alerts
 from watcher.notify.render import render, sample_alert
 from watcher.pipeline import utcnow
 from watcher.scheduler import Daemon
+from watcher.store import Store
 
 ZW = "\u200b"
 
@@ -295,3 +297,24 @@ def test_each_service_gets_its_kind_and_slack_keeps_its_url_forms() -> None:
         "discord": "text",
         "console": "text",
     }
+
+
+def test_an_operator_alert_waits_for_retry_after_too(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'ops.db'}")
+    store.migrate()
+    try:
+        t0 = utcnow()
+        store.queue_operator_alert("feed-failing", "Feed <!channel> failing", "body @here", t0)
+        channels = Channels({"ops": f"json://127.0.0.1:{webhook.port}/ops"})
+        webhook.status, webhook.headers = 429, {"Retry-After": "900"}
+        assert deliver_operator_alerts(store, channels, t0, "ops").failed == 1
+        webhook.status, webhook.headers = 200, {}
+        assert deliver_operator_alerts(store, channels, t0 + timedelta(minutes=14), "ops").sent == 0
+        assert deliver_operator_alerts(store, channels, t0 + timedelta(minutes=16), "ops").sent == 1
+        ((_path, payload),) = webhook.received
+        assert payload["title"] == f"Feed <{ZW}!channel> failing"
+        assert payload["message"] == f"body @{ZW}here"
+    finally:
+        store.close()
