@@ -106,7 +106,8 @@ GOLDEN_FOLD = {
         "\u2217ICC\u2217 rules on "
         "&lt;http://evil.example|Venezuela&gt; &lt;script&gt;x&lt;/script&gt; @\u200bhere> · "
         "&lt;b&gt;Desk&lt;/b&gt; \u02cdwire\u02cd · 2021-11-04 10:00 UTC\n"
-        "    also: &lt;!here&gt; Mirror, <https://wire.example/s?a=1&amp;b=2|Wire &amp; Co>"
+        "    also reported by: &lt;!here&gt; Mirror, "
+        "<https://wire.example/s?a=1&amp;b=2|Wire &amp; Co>"
     ),
     "email": (
         "<h3>ICC &lt;Venezuela&gt; (1)</h3>\n"
@@ -124,8 +125,8 @@ GOLDEN_FOLD = {
         "- <\u200b!channel> *ICC* rules on <http://evil.example|Venezuela> <script>x</script> "
         "@\u200bhere\n"
         "  https://news.example/a?id=1&x=%3C2%3E%7C3 | <b>Desk</b> _wire_ | 2021-11-04 10:00 UTC\n"
-        "  also: <\u200b!here> Mirror: Copy <b>bold</b> (no link)\n"
-        "  also: Wire & Co: [x](http://evil.example) https://wire.example/s?a=1&b=2"
+        "  also reported by: <\u200b!here> Mirror: Copy <b>bold</b> (no link)\n"
+        "  also reported by: Wire & Co: [x](http://evil.example) https://wire.example/s?a=1&b=2"
     ),
 }
 
