@@ -175,7 +175,8 @@ class Delivery:
 
 
 class WebhookReceiver(_Server):
-    """Receives POSTs (Slack, json:// webhooks); answers ``status`` (200 unless a test says).
+    """Receives POSTs (Slack, json:// webhooks); answers ``status`` (200 unless a test says),
+    with ``headers`` (e.g. a 429's ``Retry-After``).
 
     ``delay`` makes it slow (seconds before answering); ``gate``, when set, holds every answer
     until the test sets the event. ``log`` keeps every request, accepted or not, with its times.
@@ -186,6 +187,7 @@ class WebhookReceiver(_Server):
         self.log: list[Delivery] = []
         self.started: list[float] = []  # every request's start, the moment it arrives
         self.status = 200
+        self.headers: dict[str, str] = {}
         self.delay = 0.0
         self.gate: threading.Event | None = None
         super().__init__(_WebhookHandler, port)
@@ -222,6 +224,8 @@ class _WebhookHandler(BaseHTTPRequestHandler):
             server.received.append((self.path, payload))
         try:
             self.send_response(status)
+            for name, value in server.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(b"ok")
             self.wfile.flush()

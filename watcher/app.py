@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.notify import Channels, check_channel_url
+from watcher.notify.render import check_template
 from watcher.rules.presearch import document_frequency
 from watcher.settings import Settings, load_settings
 from watcher.store import Store
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 def load(config_path: Path) -> Settings:
     """Load and validate settings; raises ``ConfigError`` listing every problem."""
-    return load_settings(config_path, check_channel_url)
+    return load_settings(config_path, check_channel_url, check_template)
 
 
 @dataclass
@@ -33,7 +34,7 @@ def build(settings: Settings) -> App:
     """Open the database (migrating it) and set up the channels."""
     store = open_store(settings)
     tune_rules(settings, store)
-    return App(settings, store, Channels(settings.channels))
+    return App(settings, store, Channels(settings.channels, settings.templates))
 
 
 TUNE_FROM_RULES = 1_000  # below this many rules presearch is cheap however anchors fall

@@ -428,8 +428,9 @@ def _ids(ids: Sequence[int]) -> str:
 def notify_test(ctx: click.Context, channel: str) -> None:
     """Send a sample alert to CHANNEL now and report what the receiver said.
 
-    Exits 0 when apprise reports the channel's target accepted it, 4 when it did not.
-    Nothing is stored.
+    The sample is rendered as real alerts are, with the config's templates for the channel's
+    kind, so this is also how to try a template. Exits 0 when apprise reports the channel's
+    target accepted it, 4 when it did not. Nothing is stored.
     """
     from watcher.notify import Channels
     from watcher.notify.render import render, sample_alert
@@ -440,8 +441,8 @@ def notify_test(ctx: click.Context, channel: str) -> None:
         raise click.BadParameter(
             f'no channel "{channel}" (channels: {known})', param_hint="CHANNEL"
         )
-    channels = Channels({channel: settings.channels[channel]})
-    rendered = render(sample_alert(channel), channels.formats[channel])
+    channels = Channels({channel: settings.channels[channel]}, settings.templates)
+    rendered = render(sample_alert(channel), channels.styles[channel])
     result = channels.send(channel, rendered.title, rendered.body, rendered.format)
     service = f" ({result.service})" if result.service else ""
     if result.ok:

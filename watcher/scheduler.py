@@ -51,7 +51,7 @@ class OnceReport:
 
 def _signature(settings: Settings) -> tuple[tuple[str, int, int], ...]:
     """mtime and size of every file that shapes the settings, and the rules folder's listing."""
-    paths = [settings.config_path, *settings.rule_files]
+    paths = [settings.config_path, *settings.rule_files, *settings.template_files]
     if settings.rules_path is not None and settings.rules_path.is_dir():
         paths.extend(p for p in settings.rules_path.iterdir() if p.suffix in (".yaml", ".yml"))
     sig = []
@@ -301,7 +301,7 @@ class Daemon:
         try:
             new = await asyncio.to_thread(load, self.settings.config_path)
             await asyncio.to_thread(tune_rules, new, self.app.store)
-            channels = Channels(new.channels)
+            channels = Channels(new.channels, new.templates)
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("%s", problem)

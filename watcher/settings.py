@@ -99,6 +99,19 @@ class _Delivery(_Strict):
     lease: Duration = Field(default=DeliveryPolicy.lease, gt=0)
 
 
+class _TemplateFiles(_Strict):
+    alert: str | None = None  # one article
+    batch: str | None = None  # a digest, or an hour's alerts over a rule's limit
+
+
+class _Templates(_Strict):
+    """Template overrides by channel kind (see ``notify.render``)."""
+
+    slack: _TemplateFiles | None = None
+    email: _TemplateFiles | None = None
+    text: _TemplateFiles | None = None  # every service but Slack and email
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
@@ -108,6 +121,7 @@ class _Config(_Strict):
     channels: dict[str, str | None] = {}
     rules: str = "rules/"
     operator_channel: str | None = None
+    templates: _Templates = _Templates()
 
 
 class _Rule(_Strict):
@@ -151,6 +165,9 @@ class Settings:
     operator_channel: str | None = None  # the channel told about feeds failing, silent, gone
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     timezone: tzinfo = UTC  # the clock of digests, quiet hours and hourly limits
+    # kind (slack, email, text) -> role (alert, batch) -> the user's template replacing ours
+    templates: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
+    template_files: tuple[Path, ...] = ()  # watched for changes, like the rules files
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -502,11 +519,54 @@ def _timezone(name: str, display: str, line: int, problems: list[Problem]) -> tz
         return UTC
 
 
-def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> Settings:
+# Checks one template override: (path, kind, role) -> (line or None, message) problems.
+TemplateCheck = Callable[[Path, str, str], list[tuple[int | None, str]]]
+
+
+def _templates(
+    cfg: _Config,
+    data: Any,
+    base: Path,
+    display: str,
+    problems: list[Problem],
+    check_template: TemplateCheck | None,
+) -> dict[str, dict[str, Path]]:
+    """The template overrides, each found and (by ``check_template``) compiled and tried; a
+    problem inside a template is reported at its own file and line."""
+    found: dict[str, dict[str, Path]] = {}
+    for kind in ("slack", "email", "text"):
+        files: _TemplateFiles | None = getattr(cfg.templates, kind)
+        for role in ("alert", "batch"):
+            value = getattr(files, role) if files is not None else None
+            if not value:
+                continue
+            line = line_of(data, ("templates", kind, role))
+            what = f"templates.{kind}.{role}"
+            path = (base / value).resolve()
+            if not path.is_file():
+                problems.append(Problem(display, line, f"{what}: template file not found: {path}"))
+                continue
+            found_problems = check_template(path, kind, role) if check_template else []
+            for at, message in found_problems:
+                if at is None:
+                    problems.append(Problem(display, line, f"{what}: {path}: {message}"))
+                else:
+                    problems.append(Problem(_display(path), at, f"{what}: {message}"))
+            if not found_problems:
+                found.setdefault(kind, {})[role] = path
+    return found
+
+
+def load_settings(
+    config_path: Path,
+    check_url: Callable[[str], str | None],
+    check_template: TemplateCheck | None = None,
+) -> Settings:
     """Load and validate the config and its rules; raise ``ConfigError`` with every problem.
 
-    ``check_url`` says what is wrong with an apprise URL, or None; it is passed in so that this
-    module does not depend on the notification layer.
+    ``check_url`` says what is wrong with an apprise URL, or None, and ``check_template`` what
+    is wrong with a template override; they are passed in so that this module does not depend
+    on the notification layer (without ``check_template`` a template need only exist).
     """
     display = _display(config_path)
     base = config_path.resolve().parent
@@ -550,6 +610,7 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
             )
         )
     timezone = _timezone(cfg.timezone, display, line_of(data, ("timezone",)), problems)
+    templates = _templates(cfg, data, base, display, problems, check_template)
     if problems:
         raise ConfigError(problems)
     delivery = DeliveryPolicy(
@@ -569,6 +630,8 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
         operator_channel=cfg.operator_channel,
         delivery=delivery,
         timezone=timezone,
+        templates=templates,
+        template_files=tuple(p for files in templates.values() for p in files.values()),
     )
 
 

@@ -1,20 +1,38 @@
 """Channels: a name from the config bound to one apprise URL, plus watcher's ``console://``.
 
-One URL per channel, so each delivery row maps to exactly one apprise result.
+One URL per channel, so each delivery row maps to exactly one apprise result. Each channel has
+a kind (``render.KINDS``): Slack gets mrkdwn, email gets HTML (apprise adds the text/plain
+part), every other service plain text that apprise escapes for its own markup.
+
+apprise does not show a receiver's answer headers, yet a Slack 429 says in ``Retry-After`` how
+long to wait. ``Channels.send`` therefore notes the status and ``Retry-After`` of every answer
+``requests`` receives during the send (``_answers``: a context variable, which apprise copies
+into the worker thread it sends from) and hands the wait back in ``SendResult.retry_after``.
 """
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import logging
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import apprise
+import requests
 from apprise.decorators import notify as apprise_notify
 from apprise.manager_plugins import NotificationManager
+from apprise.plugins import url_to_dict
+from apprise.plugins.email import NotifyEmail
+from apprise.plugins.slack import NotifySlack
+
+from watcher.cadence import retry_after as parse_retry_after
+from watcher.notify.render import Style, load_style
 
 log = logging.getLogger(__name__)
 
@@ -84,29 +102,60 @@ def redact(text: str, url: str) -> str:
 _HARMLESS = {"mailto", "mailtos", "https", "console", "hooks.slack.com", "services"}
 
 
-def _format_of(plugin: Any) -> str:
-    fmt = plugin.notify_format
-    if isinstance(fmt, tuple | list):
-        fmt = fmt[0]
-    return str(getattr(fmt, "value", fmt))
+class _SlackMrkdwn(NotifySlack):  # type: ignore[no-untyped-call]
+    """apprise's Slack, taking our mrkdwn as it is.
+
+    apprise reads a Markdown body as CommonMark and converts it (``**b**`` to ``*b*``, ``*i*``
+    to ``_i_``); our Slack templates already write mrkdwn with feed text escaped for it, so the
+    conversion (``dialect_convert``, apprise's per-plugin hook) is turned off.
+    """
+
+    def dialect_convert(self, body: str, *args: Any, **kwargs: Any) -> str:
+        return body
+
+
+def _plugin(url: str) -> Any:
+    """apprise's plugin for ``url``; for Slack, the same plugin speaking mrkdwn as it is."""
+    plugin = apprise.Apprise.instantiate(url)
+    if isinstance(plugin, NotifySlack):
+        details = url_to_dict(url)  # type: ignore[no-untyped-call]
+        details.pop("asset", None)
+        plugin = _SlackMrkdwn(**details)  # type: ignore[no-untyped-call]
+    return plugin
+
+
+def kind_of(plugin: Any) -> str:
+    """Which templates a channel gets: Slack, email, or plain text for everything else."""
+    if isinstance(plugin, NotifySlack):
+        return "slack"
+    if isinstance(plugin, NotifyEmail):
+        return "email"
+    return "text"
 
 
 class Channels:
-    """The configured channels, each with its apprise instance and preferred body format."""
+    """The configured channels, each with its apprise instance and its ``Style`` (its kind
+    and the config's templates for that kind)."""
 
-    def __init__(self, urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, urls: Mapping[str, str], templates: Mapping[str, Mapping[str, Path]] | None = None
+    ) -> None:
         self._urls = dict(urls)
         _REDACTOR.urls.update(urls.values())
         self._apprise: dict[str, apprise.Apprise] = {}
-        self.formats: dict[str, str] = {}
+        self.styles: dict[str, Style] = {}
+        by_kind: dict[str, Style] = {}
         for name, url in urls.items():
             a = apprise.Apprise()
-            if not a.add(url):
+            plugin = _plugin(url)
+            if plugin is None or not a.add(plugin):
                 raise ValueError(f'channel "{name}": apprise refused its URL')
-            plugin = a[0]
             plugin.request_rate_per_sec = min(plugin.request_rate_per_sec, MAX_SEND_INTERVAL)
             self._apprise[name] = a
-            self.formats[name] = _format_of(plugin)
+            kind = kind_of(plugin)
+            if kind not in by_kind:
+                by_kind[kind] = load_style(kind, (templates or {}).get(kind, {}))
+            self.styles[name] = by_kind[kind]
 
     def __contains__(self, name: object) -> bool:
         return name in self._apprise
@@ -119,6 +168,8 @@ class Channels:
         """Send one message and judge apprise's per-target result: anything but SUCCESS is a
         failure, with a redacted reason and whether retrying could ever help."""
         a = self._apprise[name]
+        answers: list[tuple[int, str | None]] = []
+        token = _answers.set(answers)
         try:
             result = a.notify(
                 body=body,
@@ -129,6 +180,8 @@ class Channels:
             )
         except Exception as exc:  # a plugin bug must not kill the delivery loop
             return SendResult(False, redact(f"{type(exc).__name__}: {exc}", self._urls[name]))
+        finally:
+            _answers.reset(token)
         with result:
             targets = list(result)
             service = targets[0].name if targets else ""
@@ -137,7 +190,52 @@ class Channels:
             entries = [(e.level, e.message) for t in targets for e in t.logs()]
             entries += [(e.level, e.message) for e in result.call_logs()]
             status = result.status.name
-        return _judge(entries, status, service, self._urls[name])
+        judged = _judge(entries, status, service, self._urls[name])
+        wait = _asked_to_wait(answers)
+        if wait is None:
+            return judged
+        message = f"{judged.error}; the receiver asked to wait {wait:g}s (Retry-After)"
+        return SendResult(False, message, judged.permanent, service, retry_after=wait)
+
+
+# The answers (status, Retry-After) that ``requests`` received during this context's send.
+_answers: contextvars.ContextVar[list[tuple[int, str | None]] | None] = contextvars.ContextVar(
+    "watcher_send_answers", default=None
+)
+RETRY_AFTER_CAP = 24 * 3600.0  # a receiver asking more than a day is not believed further
+_WAIT_STATUSES = (429, 503)  # "come back later": Too Many Requests, Service Unavailable
+
+
+def _note_answers(send: Any) -> Any:
+    """Wrap ``requests.Session.send`` so a send in progress (``_answers`` set) sees each answer's
+    status and ``Retry-After``; outside a send (nothing set) it only passes through."""
+
+    @functools.wraps(send)
+    def noting(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        response = send(self, request, **kwargs)
+        answers = _answers.get()
+        if answers is not None:
+            answers.append((response.status_code, response.headers.get("Retry-After")))
+        return response
+
+    noting.watcher_notes_answers = True  # type: ignore[attr-defined]
+    return noting
+
+
+if not getattr(requests.Session.send, "watcher_notes_answers", False):
+    requests.Session.send = _note_answers(requests.Session.send)  # type: ignore[method-assign]
+
+
+def _asked_to_wait(answers: list[tuple[int, str | None]]) -> float | None:
+    """Seconds the last answer asked us to wait (429 or 503 with ``Retry-After``, seconds or
+    an HTTP date), at most a day; None when it asked nothing."""
+    if not answers:
+        return None
+    status, value = answers[-1]
+    if status not in _WAIT_STATUSES:
+        return None
+    wait = parse_retry_after(value, datetime.now(UTC))
+    return None if wait is None else min(wait, RETRY_AFTER_CAP)
 
 
 SEND_TIMEOUT = 60.0  # seconds one send may take in all (apprise's own socket timeouts are 4 s)
@@ -166,6 +264,7 @@ class SendResult:
     error: str | None = None
     permanent: bool = False  # retrying cannot help: the address or credentials are wrong
     service: str = ""  # apprise's name for the service (Slack, E-Mail, JSON, ...)
+    retry_after: float | None = None  # seconds the receiver asked to wait (429/503 Retry-After)
 
 
 def _judge(entries: list[tuple[str, str]], status: str, service: str, url: str) -> SendResult:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from watcher.models import DeliveryPolicy, PendingAlert
 from watcher.notify.channels import Channels
-from watcher.notify.render import md_escape, render, render_batch
+from watcher.notify.render import render, render_batch, render_notice
 from watcher.store import Store
 
 log = logging.getLogger(__name__)
@@ -108,20 +108,18 @@ def deliver_operator_alerts(
                 store.finish_operator_alert(alert.id, now, "no operator_channel configured")
                 continue
             error: str | None = f'operator_channel "{channel}" is not configured'
+            asked = 0.0  # the receiver's Retry-After, in seconds
             if channel in channels:
-                # Our own text, but it quotes feed names and server messages: shown literally.
-                if channels.formats[channel] == "text":
-                    body, fmt = alert.body, "text"
-                else:
-                    body, fmt = md_escape(alert.body).replace("\n", "  \n"), "markdown"
-                result = channels.send(channel, alert.subject, body, fmt)
+                notice = render_notice(alert.subject, alert.body, channels.styles[channel])
+                result = channels.send(channel, notice.title, notice.body, notice.format)
                 error = None if result.ok else result.error or "apprise reported failure"
+                asked = result.retry_after or 0.0
             if error is None:
                 store.finish_operator_alert(alert.id, now, None)
                 sent += 1
                 log.info("operator alert sent to %s: %s", channel, alert.subject)
             else:
-                retry_at = now + timedelta(seconds=retry_delay(alert.attempts))
+                retry_at = now + timedelta(seconds=max(retry_delay(alert.attempts), asked))
                 store.finish_operator_alert(alert.id, now, error, retry_at)
                 failed += 1
                 log.warning(
@@ -212,11 +210,11 @@ def _send(
     policy: DeliveryPolicy,
 ) -> _Outcome:
     first = unit[0]
-    fmt = channels.formats[name]
+    style = channels.styles[name]
     if first.batch is None:
-        rendered, what = render(first, fmt), f"alert {first.id}"
+        rendered, what = render(first, style), f"alert {first.id}"
     else:
-        rendered = render_batch(unit, first.batch.split(":", 1)[0], fmt)
+        rendered = render_batch(unit, first.batch.split(":", 1)[0], style)
         what = f"{rendered.title!r} ({len(unit)} alerts)"
     result = channels.send(name, rendered.title, rendered.body, rendered.format)
     ids = [a.id for a in unit]
@@ -233,9 +231,11 @@ def _send(
             failed=len(unit),
             gave_up=given,
             final_for_alert_only=result.permanent,
-            resume_at=now + timedelta(seconds=RETRY_BASE),
+            resume_at=now + timedelta(seconds=max(RETRY_BASE, result.retry_after or 0.0)),
         )
-    retry_at = now + timedelta(seconds=retry_delay(attempts - 1))
+    # Never sooner than the receiver asked (Retry-After); the channel's other alerts wait too.
+    wait = max(retry_delay(attempts - 1), result.retry_after or 0.0)
+    retry_at = now + timedelta(seconds=wait)
     store.retry_later(ids, error, now, retry_at)
     log.warning(
         "%s to %s failed (attempt %d of %d), retry at %s UTC: %s",
