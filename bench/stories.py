@@ -30,11 +30,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from watcher import stories  # noqa: E402
-from watcher.stories import StoryIndex, story_text  # noqa: E402
-from watcher.text import html_to_text, words  # noqa: E402
+from watcher import stories
+from watcher.stories import StoryIndex, story_text
+from watcher.text import html_to_text, words
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "news-text"
 _WORD = re.compile(r"\S+")
