@@ -175,7 +175,7 @@ class AlertView:
     next_attempt: datetime | None  # pending only
     sent_at: datetime | None  # grouped: when the story's alert listing this copy went out
     grouped_into: int | None = None  # grouped: the alert that carries the story
-    story: str | None = None  # grouped: what became of this copy, in words
+    carrier_status: str | None = None  # grouped: that alert's status
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
-from watcher.models import DeliveryPolicy, FeedSpec, Noise
+from watcher.models import DeliveryPolicy, FeedSpec, Noise, StoryPolicy
 from watcher.noise import parse_digest, parse_quiet_hours
 from watcher.rules.ruleset import (
     AliasTable,
@@ -98,10 +98,22 @@ class _Delivery(_Strict):
     lease: Duration = Field(default=DeliveryPolicy.lease, gt=0)
 
 
+def _hold(value: Any) -> float:
+    """A duration, or 0 (no hold)."""
+    return 0.0 if value in (0, "0", "0s") else parse_duration(value)
+
+
+class _Stories(_Strict):
+    enabled: bool = StoryPolicy.enabled
+    window: Duration = StoryPolicy.window
+    hold: Annotated[float, BeforeValidator(_hold)] = StoryPolicy.hold
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
     delivery: _Delivery = _Delivery()
+    stories: _Stories = _Stories()
     timezone: str = "UTC"
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
@@ -150,6 +162,7 @@ class Settings:
     operator_channel: str | None = None  # the channel told about feeds failing, silent, gone
     delivery: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     timezone: tzinfo = UTC  # the clock of digests, quiet hours and hourly limits
+    stories: StoryPolicy = field(default_factory=StoryPolicy)  # story grouping
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -567,6 +580,7 @@ def load_settings(config_path: Path, check_url: Callable[[str], str | None]) -> 
         operator_channel=cfg.operator_channel,
         delivery=delivery,
         timezone=timezone,
+        stories=StoryPolicy(cfg.stories.enabled, cfg.stories.window, cfg.stories.hold),
     )
 
 

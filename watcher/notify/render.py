@@ -73,6 +73,9 @@ def render_text(alert: PendingAlert) -> Rendered:
     ]
     if alert.summary:
         lines += ["", snippet(alert.summary)]
+    if alert.also:  # story grouping: the other outlets' copies
+        lines += ["", "Also reported by:"]
+        lines += [f"- {o.feed_name}: {o.title} {o.link or '(no link)'}" for o in alert.also]
     return Rendered(title, "\n".join(lines), "text")
 
 
@@ -88,6 +91,11 @@ def render_markdown(alert: PendingAlert) -> Rendered:
     ]
     if alert.summary:
         lines += ["", md_escape(snippet(alert.summary))]
+    if alert.also:  # story grouping: the other outlets' copies
+        lines += ["", "**Also reported by:**"]
+        for o in alert.also:
+            t, link = md_escape(o.title or "(untitled)"), safe_link(o.link)
+            lines.append(f"- {md_escape(o.feed_name)}: " + (f"[{t}](<{link}>)" if link else t))
     return Rendered(title, "\n".join(lines), "markdown")
 
 
@@ -107,6 +115,13 @@ def render_html(alert: PendingAlert) -> Rendered:
     ]
     if alert.summary:
         parts.append(f"<p>{e(snippet(alert.summary))}</p>")
+    if alert.also:  # story grouping: the other outlets' copies
+        parts.append("<p><b>Also reported by:</b></p>\n<ul>")
+        for o in alert.also:
+            t, link = e(o.title or "(untitled)"), safe_link(o.link)
+            head = f'<a href="{e(link)}">{t}</a>' if link else t
+            parts.append(f"<li>{e(o.feed_name)}: {head}</li>")
+        parts.append("</ul>")
     return Rendered(title, "\n".join(parts), "html")
 
 
@@ -160,7 +175,8 @@ def render_batch(alerts: Sequence[PendingAlert], kind: str, fmt: str) -> Rendere
                     if link
                     else e(a.title or "(untitled)")
                 )
-                parts.append(f"<li>{head} · {e(a.feed_name)} · {when(a.published)}</li>")
+                also = "".join(f"<br>also: {e(o.feed_name)}: {e(o.title)}" for o in a.also)
+                parts.append(f"<li>{head} · {e(a.feed_name)} · {when(a.published)}{also}</li>")
             parts.append("</ul>")
         return Rendered(title, "\n".join(parts), "html")
     if fmt == "markdown":
@@ -172,6 +188,7 @@ def render_batch(alerts: Sequence[PendingAlert], kind: str, fmt: str) -> Rendere
                 t = md_escape(a.title or "(untitled)")
                 head = f"[{t}](<{link}>)" if link else t
                 lines.append(f"- {head} · {md_escape(a.feed_name)} · {when(a.published)}")
+                lines += [f"  - also: {md_escape(f'{o.feed_name}: {o.title}')}" for o in a.also]
             lines.append("")
         return Rendered(title, "\n".join(lines).rstrip(), "markdown")
     lines = []
@@ -180,6 +197,7 @@ def render_batch(alerts: Sequence[PendingAlert], kind: str, fmt: str) -> Rendere
         for a in items:
             lines.append(f"- {a.title or '(untitled)'}")
             lines.append(f"  {a.link or '(no link)'} | {a.feed_name} | {when(a.published)}")
+            lines += [f"  also: {o.feed_name}: {o.title} {o.link or ''}" for o in a.also]
         lines.append("")
     return Rendered(title, "\n".join(lines).rstrip(), "text")
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    LargeBinary,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
