@@ -1071,13 +1071,14 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
             carriers = {r.grouped_into for r in rows if r.grouped_into is not None}
-            carrier_status = dict(
-                conn.execute(
+            carrier_status = {
+                c.id: c.status
+                for c in conn.execute(
                     select(deliveries.c.id, deliveries.c.status).where(
                         deliveries.c.id.in_(carriers)
                     )
-                ).tuples()
-            )
+                )
+            }
         return [
             AlertView(
                 id=r.id,
