@@ -99,9 +99,10 @@ def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) 
 
 
 def _upgrade_a_used_database(url: str, start: str) -> None:
-    """A database in use at ``start`` (a feed row exists; from 0003 on, an operator alert and a
-    queued delivery too) migrates along 0001-...-0005, and what each revision added works
-    on it (from 0004 on, a queued alert keeps its place in the ledger through 0005); once at the head, a start finds it current without Alembic."""
+    """A database in use at ``start`` (a feed row exists; from 0003 on, an operator alert; from
+    0004 on, a queued alert too) migrates along 0001-...-0005, and what each revision added
+    works on it (the queued alert keeps its place in the ledger); once at the head, a start
+    finds it current without Alembic."""
     from alembic import command
     from sqlalchemy import text
 
