@@ -136,7 +136,7 @@ def make_desk(
         stories: dict[str, Any] | None = None,
         rules: str = RULES,
         channels: dict[str, str] | None = None,
-        **more: Any,
+        database: str | None = None,
     ) -> Desk:
         for feed in ("Wire", "Daily"):
             feed_server.set(f"/{feed}.xml", rss([], title=feed))
@@ -148,7 +148,10 @@ def make_desk(
             ],
             channels=channels or {"desk": f"json://127.0.0.1:{webhook.port}/desk"},
             rules=rules,
-            more={**({"stories": stories} if stories is not None else {}), **more},
+            more={
+                **({"stories": stories} if stories is not None else {}),
+                **({"database": database} if database is not None else {}),
+            },
         )
         app = build(load(config))
         desk = Desk(app, feed_server, apps=[app])
@@ -359,3 +362,22 @@ def test_the_rules_that_matched_a_copy_are_merged_into_the_storys_alert(
     assert "Daily" in text and "Also reported by" in text
     copy, first = desk.ledger()
     assert first["rules"] == ["venezuela"] and copy["rules"] == ["prisoners"]
+
+
+@pytest.mark.postgres
+def test_grouping_on_postgresql_survives_a_restart_and_lists_both_outlets(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver, postgres_url: str
+) -> None:
+    desk = make_desk({"hold": "10m"}, database=postgres_url)
+    desk.publish("Wire", WIRE)
+    desk.publish("Daily", CURRENCY)
+    desk.poll()
+    desk.restart()
+    desk.now = T0 + timedelta(minutes=3)
+    desk.publish("Daily", CURRENCY, DAILY)
+    desk.poll("Daily")
+    assert desk.at(T0 + timedelta(minutes=10)) == 2
+    by_title = {m["title"]: m["message"] for m in messages(webhook)}
+    assert DAILY.link in by_title[WIRE.title]
+    assert "Also reported by" not in by_title[CURRENCY.title]
+    assert sorted(r["status"] for r in desk.ledger()) == ["grouped", "sent", "sent"]
