@@ -381,3 +381,21 @@ def test_grouping_on_postgresql_survives_a_restart_and_lists_both_outlets(
     assert DAILY.link in by_title[WIRE.title]
     assert "Also reported by" not in by_title[CURRENCY.title]
     assert sorted(r["status"] for r in desk.ledger()) == ["grouped", "sent", "sent"]
+
+
+def test_when_grouping_fails_each_copy_alerts_on_its_own(
+    make_desk: Callable[..., Desk],
+    webhook: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(self: object, text: str) -> None:
+        raise MemoryError("no room for a signature")
+
+    monkeypatch.setattr("watcher.stories.StoryIndex.sign", broken)
+    desk = make_desk({"hold": "10m"})
+    desk.publish("Wire", WIRE)
+    desk.publish("Daily", DAILY)
+    desk.poll()
+    assert desk.at(T0) == 2  # never lost, and not held for copies it cannot recognise
+    assert "story grouping failed" in caplog.text and "alerted on its own" in caplog.text
