@@ -15,6 +15,7 @@ story it belongs to, when it was seen) and asks it for the nearest earlier copy.
 
 from __future__ import annotations
 
+import zlib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,13 @@ MAX_WORDS = 400  # words read from an item: a copy is recognised by its opening
 SEED = 1
 _SCHEME = "affine32"  # datasketch's hash scheme: values fit 32 bits, stored as 4 bytes each
 SIGNATURE_BYTES = NUM_PERM * 4
+
+
+def _hash(shingle: bytes) -> int:
+    """A shingle's 32-bit hash (the permutations then spread it): CRC-32, in C, stable across
+    processes (signatures are stored), ~15x cheaper than datasketch's SHA-1 default, and as
+    good here (bench/stories.py measures the same recall and no false pairs with either)."""
+    return zlib.crc32(shingle)
 
 
 def story_text(title: str, summary: str, content: str) -> str:
@@ -74,7 +82,7 @@ class StoryIndex:
     def __init__(self) -> None:
         from datasketch import MinHash, MinHashLSH
 
-        self._template = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME)
+        self._template = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=_SCHEME, hashfunc=_hash)
         self._minhash = MinHash
         self._lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
         self._entries: dict[int, _Entry] = {}
@@ -98,6 +106,7 @@ class StoryIndex:
             seed=SEED,
             permutations=self._template.permutations,
             scheme=_SCHEME,
+            hashfunc=_hash,
         )
         m.update_batch(found)
         return LeanMinHash(m)

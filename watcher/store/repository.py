@@ -352,7 +352,9 @@ class Store:
             self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
         inserted = self._insert_items(conn, rec)
         new_items = len(inserted)
-        hit_rows = []
+        hit_rows: list[dict[str, Any]] = []
+        story_rows: list[dict[str, Any]] = []
+        index = self._story_index(conn, rec) if _groups(rec) and inserted else None
         for item, rule_hits in rec.items:
             item_id = inserted.get(item.key)
             if item_id is None or not rule_hits:
@@ -369,12 +371,16 @@ class Store:
             ]
             hit_count += len(rule_hits)
             if rec.alert:
-                story = self._story(conn, rec, item_id, item) if _groups(rec) else None
+                story = None
+                if index is not None:
+                    story = self._story(index, rec, item_id, item, story_rows)
                 alert_count += self._queue_alerts(
                     conn, item_id, item, rule_hits, rec.polled_at, rec.timezone, story, rec.stories
                 )
         if hit_rows:
             conn.execute(hits.insert(), hit_rows)
+        if story_rows:
+            conn.execute(story_items.insert(), story_rows)
         if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
             conn.execute(
                 update(feeds)
@@ -387,46 +393,59 @@ class Store:
             )
         return PollOutcome(new_items, hit_count, alert_count)
 
-    def _story(self, conn: Connection, rec: PollRecord, item_id: int, item: Item) -> int | None:
+    def _story(
+        self,
+        index: StoryIndex,
+        rec: PollRecord,
+        item_id: int,
+        item: Item,
+        story_rows: list[dict[str, Any]],
+    ) -> int | None:
         """The story this item belongs to: an earlier item's, when one seen within the window
-        is a copy of it, else its own id. The item's signature and story are stored in the
-        poll's transaction. None when the item is too short to tell (a title alone), or when
-        grouping fails: the item then alerts on its own, never lost for it."""
+        is a copy of it, else its own id; its signature and story are added to ``story_rows``
+        (stored in the poll's transaction). None when the item is too short to tell (a title
+        alone), or when grouping fails: the item then alerts on its own, never lost for it."""
         from watcher.stories import story_text, to_bytes
 
         assert rec.stories is not None
         since = rec.polled_at - timedelta(seconds=rec.stories.window)
         try:
-            index = self._story_index(conn, since, rec.stories.window)
             signature = index.sign(story_text(item.title, item.summary, item.content))
             if signature is None:
                 return None
             match = index.find(signature, since)
+            data = to_bytes(signature)
         except Exception:
             log.exception("story grouping failed for %r; it is alerted on its own", item.title)
             return None
         story = item_id if match is None else match.story
-        conn.execute(
-            story_items.insert().values(
-                item_id=item_id,
-                story_id=story,
-                seen_at=rec.polled_at,
-                signature=to_bytes(signature),
-            )
+        story_rows.append(
+            {"item_id": item_id, "story_id": story, "seen_at": rec.polled_at, "signature": data}
         )
         index.add(item_id, story, rec.polled_at, signature)
+        # Our own rows need no reading back (the write lock is ours: no other row comes between).
+        self._stories_seen = max(self._stories_seen, item_id)
         return story
 
-    def _story_index(self, conn: Connection, since: datetime, window: float) -> StoryIndex:
-        """The index of items seen since ``since``, brought up to date with ``story_items``
+    def _story_index(self, conn: Connection, rec: PollRecord) -> StoryIndex | None:
+        """The index of items seen within the window, brought up to date with ``story_items``
         (all of the window on first use or when the window changed; after that, the rows
-        stored since the last look: by this process or another)."""
+        stored since the last look: by another process, or before a restart). None when it
+        cannot be built: the poll's items then alert on their own."""
         from watcher.stories import StoryIndex, from_bytes
 
-        if self._stories is None or window != self._stories_window:
-            self._stories, self._stories_seen, self._stories_window = StoryIndex(), 0, window
-        index = self._stories
-        index.expire(since)
+        assert rec.stories is not None
+        window = rec.stories.window
+        since = rec.polled_at - timedelta(seconds=window)
+        try:
+            if self._stories is None or window != self._stories_window:
+                self._stories, self._stories_seen, self._stories_window = StoryIndex(), 0, window
+            index = self._stories
+            index.expire(since)
+        except Exception:
+            log.exception("story grouping is unavailable; this poll's items alert on their own")
+            self._stories = None
+            return None
         rows = conn.execute(
             select(story_items)
             .where(story_items.c.item_id > self._stories_seen, story_items.c.seen_at >= since)
@@ -434,8 +453,7 @@ class Store:
         )
         for r in rows:
             self._stories_seen = max(self._stories_seen, r.item_id)
-            signature = from_bytes(r.signature)
-            if signature is not None:
+            if r.item_id not in index and (signature := from_bytes(r.signature)) is not None:
                 index.add(r.item_id, r.story_id, r.seen_at, signature)
         return index
 
