@@ -99,8 +99,12 @@ class _Delivery(_Strict):
 
 
 def _hold(value: Any) -> float:
-    """A duration, or 0 (no hold)."""
-    return 0.0 if value in (0, "0", "0s") else parse_duration(value)
+    """A duration, or zero (``0``, ``0s``, ``0m``): no hold."""
+    if isinstance(value, int | float | str) and re.fullmatch(
+        r"0+(\.0*)?[smhdw]?", str(value).strip().lower()
+    ):
+        return 0.0
+    return parse_duration(value)
 
 
 class _Stories(_Strict):

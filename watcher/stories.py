@@ -2,8 +2,8 @@
 
 Outlets rewrite a wire story a little (a word changed here, a sentence cut there) and publish it
 under their own links, so the canonical link cannot tell that two items are one story. Their
-words can: an item is reduced to the set of its word pairs (``SHINGLE`` words in a row, folded
-as the rules fold them), and two items whose sets overlap by ``THRESHOLD`` (Jaccard) or more are
+words can: an item is reduced to the set of its words and word pairs (``SHINGLES``, folded as
+the rules fold them), and two items whose sets overlap by ``THRESHOLD`` (Jaccard) or more are
 the same story. MinHash (``NUM_PERM`` permutations) estimates that overlap from a fixed-size
 signature, and an LSH index finds the candidates without comparing an item with every other.
 The permutations are built once and shared by every signature: building them per item costs

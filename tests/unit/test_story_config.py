@@ -27,7 +27,8 @@ def test_grouping_is_on_by_default_without_a_hold(tmp_path: Path) -> None:
 def test_window_hold_and_the_off_switch_are_read(tmp_path: Path) -> None:
     stories = {"enabled": False, "window": "6h", "hold": "2m30s"}
     assert load(_config(tmp_path, stories)).stories == StoryPolicy(False, 6 * 3600.0, 150.0)
-    assert load(_config(tmp_path, {"hold": 0})).stories.hold == 0.0
+    for zero in (0, "0", "0s", "0m"):
+        assert load(_config(tmp_path, {"hold": zero})).stories.hold == 0.0
 
 
 @pytest.mark.parametrize(
