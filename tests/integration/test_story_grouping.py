@@ -399,3 +399,68 @@ def test_when_grouping_fails_each_copy_alerts_on_its_own(
     desk.poll()
     assert desk.at(T0) == 2  # never lost, and not held for copies it cannot recognise
     assert "story grouping failed" in caplog.text and "alerted on its own" in caplog.text
+
+
+def test_a_copy_arriving_while_the_storys_alert_waits_to_retry_is_listed_in_it(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    desk = make_desk()
+    webhook.status = 503  # the receiver is overloaded: the first send fails
+    desk.publish("Wire", WIRE)
+    desk.poll("Wire")
+    assert desk.at(T0) == 0
+    (row,) = desk.ledger()
+    assert row["status"] == "pending" and row["attempts"] == 1
+    desk.now = T0 + timedelta(seconds=10)
+    desk.publish("Daily", DAILY)
+    desk.poll("Daily")  # during the backoff
+    webhook.status = 200
+    assert desk.at(T0 + timedelta(hours=1)) == 1
+    (message,) = messages(webhook)
+    assert message["title"] == WIRE.title and DAILY.link in message["message"]
+    copy, first = desk.ledger()
+    assert copy["status"] == "grouped" and copy["sent_at"] == first["sent_at"] is not None
+
+
+def test_a_digest_lists_the_other_outlets_under_the_storys_article(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    desk = make_desk(
+        rules="""
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk]
+            digest: daily@10:00
+        """
+    )
+    desk.publish("Wire", WIRE)
+    desk.poll("Wire")
+    desk.now = T0 + timedelta(minutes=30)
+    desk.publish("Daily", DAILY, CURRENCY)
+    desk.poll("Daily")
+    assert desk.at(T0 + timedelta(minutes=59)) == 0
+    assert desk.at(T0 + timedelta(hours=1)) == 2  # the story's alert and CURRENCY's, as one
+    (message,) = messages(webhook)
+    assert message["title"] == "watcher digest: 2 articles"
+    body = message["message"]
+    assert WIRE.title in body and CURRENCY.title in body
+    assert f"also: Daily: {DAILY.title}" in body
+    assert body.count(DAILY.title) == 1  # listed under Wire's article, not as an article
+
+
+def test_retrying_a_grouped_copy_names_the_alert_to_retry(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    desk = make_desk()
+    desk.publish("Wire", WIRE)
+    desk.publish("Daily", DAILY)
+    desk.poll()
+    assert desk.at(T0) == 1
+    copy, first = desk.ledger()
+    config = str(desk.app.settings.config_path)
+    result = CliRunner().invoke(cli, ["--config", config, "alerts", "retry", str(copy["id"])])
+    assert result.exit_code == 1
+    assert f"grouped into alert {first['id']}" in result.stderr
+    assert f"`watcher alerts retry {first['id']}`" in result.stderr
