@@ -75,7 +75,10 @@ def render_text(alert: PendingAlert) -> Rendered:
         lines += ["", snippet(alert.summary)]
     if alert.also:  # story grouping: the other outlets' copies
         lines += ["", "Also reported by:"]
-        lines += [f"- {o.feed_name}: {o.title} {o.link or '(no link)'}" for o in alert.also]
+        lines += [
+            f"- {o.feed_name}: {o.title or '(untitled)'} {o.link or '(no link)'}"
+            for o in alert.also
+        ]
     return Rendered(title, "\n".join(lines), "text")
 
 

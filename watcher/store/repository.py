@@ -423,7 +423,8 @@ class Store:
             {"item_id": item_id, "story_id": story, "seen_at": rec.polled_at, "signature": data}
         )
         index.add(item_id, story, rec.polled_at, signature)
-        # Our own rows need no reading back (the write lock is ours: no other row comes between).
+        # Our own rows need no reading back (on SQLite the write lock is ours: no other process
+        # can store a row in between; on PostgreSQL see ARCHITECTURE.md).
         self._stories_seen = max(self._stories_seen, item_id)
         return story
 
@@ -868,7 +869,7 @@ class Store:
             (h.item_id, h.rule_id): h
             for h in conn.execute(
                 select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
-                    hits.c.item_id.in_({r.item_id for r in rows})
+                    hits.c.item_id.in_(sorted({r.item_id for r in rows}))
                 )
             )
         }
