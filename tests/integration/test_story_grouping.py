@@ -464,3 +464,33 @@ def test_retrying_a_grouped_copy_names_the_alert_to_retry(
     assert result.exit_code == 1
     assert f"grouped into alert {first['id']}" in result.stderr
     assert f"`watcher alerts retry {first['id']}`" in result.stderr
+
+
+def test_a_channel_only_the_copys_rules_reach_gets_its_own_alert(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver, smtp: SmtpReceiver
+) -> None:
+    desk = make_desk(
+        rules="""
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk]
+          - id: prisoners
+            title: Political prisoners
+            query: '"political prisoners" AND releases'
+            notify: [mail]
+        """,
+        channels={"desk": f"json://127.0.0.1:{webhook.port}/desk", "mail": smtp.url()},
+    )
+    desk.publish("Wire", WIRE)  # "frees": the desk only
+    desk.poll("Wire")
+    desk.now = T0 + timedelta(minutes=1)
+    desk.publish("Daily", DAILY)  # "releases": the desk (a copy) and the mail (its first)
+    desk.poll("Daily")
+    assert desk.at(desk.now) == 2
+    assert [m["title"] for m in messages(webhook)] == [WIRE.title]
+    (mail,) = smtp.wait_for(1)
+    assert mail["Subject"] == DAILY.title
+    by_channel = {(r["channel"], r["status"]) for r in desk.ledger()}
+    assert by_channel == {("desk", "sent"), ("desk", "grouped"), ("mail", "sent")}
