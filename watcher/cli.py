@@ -311,6 +311,7 @@ def _alert_json(a: AlertView) -> dict[str, Any]:
         "last_attempt": _iso(a.last_attempt),
         "next_attempt": _iso(a.next_attempt),
         "sent_at": _iso(a.sent_at),
+        "grouped_into": a.grouped_into,
     }
 
 
@@ -320,13 +321,33 @@ def _alert_when(a: AlertView) -> str:
         return f"sent {_short(a.sent_at)}"
     if a.status == "pending":
         return f"next {_short(a.next_attempt)}"
+    if a.status == "grouped":
+        return f"sent {_short(a.sent_at)}" if a.sent_at else "not sent alone"
     return f"gave up {_short(a.last_attempt)}"
+
+
+def _story_note(a: AlertView) -> str:
+    """What became of a copy grouped into its story's alert."""
+    into = f"same story as alert {a.grouped_into}"
+    if a.sent_at is not None:
+        return f"{into}: listed in it"
+    if a.carrier_status == "sent":
+        return f"{into}, sent before this copy came: not sent again"
+    if a.carrier_status == "failed":
+        return f"{into}, which failed: `watcher alerts retry {a.grouped_into}` sends both"
+    return f"{into}: will be listed in it"
+
+
+def _alert_note(a: AlertView) -> str:
+    if a.status == "grouped":
+        return _story_note(a)
+    return a.last_error or (a.held if a.status == "pending" else "") or ""
 
 
 @cli.group(invoke_without_command=True)
 @click.option(
     "--status",
-    type=click.Choice(["pending", "sent", "failed"]),
+    type=click.Choice(["pending", "sent", "failed", "grouped"]),
     help="Only alerts in this state (default: all).",
 )
 @click.option(
@@ -341,8 +362,10 @@ def _alert_when(a: AlertView) -> str:
 def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None:
     """The alert ledger: every queued alert and what became of it, newest first.
 
-    An alert is pending (queued, or waiting to retry), sent, or failed (given up after
-    its attempts; `watcher alerts retry` queues it again). Times are UTC.
+    An alert is pending (queued, or waiting to retry), sent, failed (given up after
+    its attempts; `watcher alerts retry` queues it again), or grouped (another outlet's
+    copy of a story that already has an alert on the channel: listed in that alert, never
+    sent on its own). Times are UTC.
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -367,7 +390,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None
             str(a.attempts),
             _alert_when(a),
             a.title,
-            a.last_error or (a.held if a.status == "pending" else "") or "",
+            _alert_note(a),
         )
         for a in found
     ]
@@ -385,7 +408,7 @@ def alerts(ctx: click.Context, status: str | None, limit: int, fmt: str) -> None
                 "LAST ERROR (OR WHY IT WAITS)",
             ),
             rows,
-            (6, 7, 16, 12, 18, 5, 24, 40, 60),
+            (6, 7, 16, 12, 18, 5, 24, 40, 80),
         )
     )
 
@@ -406,6 +429,7 @@ def alerts_retry(ctx: click.Context, alert_id: int | None, all_failed: bool) -> 
     try:
         ids = store.requeue(None if all_failed else [alert_id or 0], datetime.now(UTC))
         status = store.alert_status(alert_id) if alert_id is not None else None
+        carrier = store.grouped_into(alert_id) if alert_id is not None else None
     finally:
         store.close()
     if all_failed:
@@ -413,6 +437,12 @@ def alerts_retry(ctx: click.Context, alert_id: int | None, all_failed: bool) -> 
         return
     if status is None:
         _fail(f"no alert has id {alert_id}; `watcher alerts` lists them", 1)
+    if not ids and status == "grouped":
+        _fail(
+            f"alert {alert_id} is a copy grouped into alert {carrier} (same story); "
+            f"retry that one: `watcher alerts retry {carrier}`",
+            1,
+        )
     if not ids:
         _fail(f"alert {alert_id} was already sent; nothing to retry", 1)
     click.echo(f"re-queued alert {alert_id}")

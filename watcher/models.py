@@ -144,11 +144,24 @@ class DeliveryPolicy:
 
 
 @dataclass(frozen=True)
+class StoryPolicy:
+    """Story grouping: other outlets' copies of a story join its one alert per channel.
+
+    A copy joins when an earlier copy was seen within ``window``; ``hold`` delays each story's
+    first alert so that copies arriving meanwhile are listed in it (0: send at once).
+    """
+
+    enabled: bool = True
+    window: float = 24 * 3600.0  # seconds
+    hold: float = 0.0  # seconds
+
+
+@dataclass(frozen=True)
 class AlertView:
     """One row of the delivery ledger as ``watcher alerts`` shows it."""
 
     id: int
-    status: str  # pending | sent | failed
+    status: str  # pending | sent | failed | grouped
     channel: str
     title: str
     link: str | None
@@ -160,7 +173,9 @@ class AlertView:
     created_at: datetime
     last_attempt: datetime | None
     next_attempt: datetime | None  # pending only
-    sent_at: datetime | None
+    sent_at: datetime | None  # grouped: when the story's alert listing this copy went out
+    grouped_into: int | None = None  # grouped: the alert that carries the story
+    carrier_status: str | None = None  # grouped: that alert's status
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import aiohttp
 from watcher import cadence
 from watcher.fetcher import FetchResult, fetch, is_file
 from watcher.health import HealthPolicy, next_notice
-from watcher.models import FeedSpec, FeedState, Item, RuleHit
+from watcher.models import FeedSpec, FeedState, Item, RuleHit, StoryPolicy
 from watcher.parser import ParsedFeed, parse_feed
 from watcher.rules.ruleset import RuleSet
 from watcher.store import PollOutcome, PollRecord, Store
@@ -175,6 +175,7 @@ class Pipeline:
         policy: Callable[[], HealthPolicy] = HealthPolicy,
         rng: random.Random | None = None,
         timezone: Callable[[], tzinfo] = lambda: UTC,
+        stories: Callable[[], StoryPolicy | None] = lambda: None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -183,6 +184,7 @@ class Pipeline:
         self.rng = rng
         self.network = NetworkWatch()
         self.timezone = timezone  # the config's clock, read at each poll like the rules
+        self.stories = stories  # story grouping (None: off), read at each poll too
 
     async def poll(
         self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
@@ -317,7 +319,13 @@ class Pipeline:
         database only to tell new items from known ones, and only when there is a body.
         ``parsed`` is the body already parsed elsewhere (a process of the round's pool)."""
         now = self.clock()
-        rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=None, timezone=self.timezone())
+        rec = PollRecord(
+            feed_id=feed_id,
+            polled_at=now,
+            next_poll=None,
+            timezone=self.timezone(),
+            stories=self.stories(),
+        )
         ttl = state.ttl
         if fetched.status == 410:
             rec.gone = True

@@ -74,6 +74,7 @@ class Daemon:
             lambda: self.settings.rules,
             policy=lambda: HealthPolicy(alert_after=self.settings.alert_after),
             timezone=lambda: self.settings.timezone,
+            stories=lambda: self.settings.stories,
         )
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}

@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
-from watcher.models import DeliveryPolicy, FeedSpec, Noise
+from watcher.models import DeliveryPolicy, FeedSpec, Noise, StoryPolicy
 from watcher.noise import parse_digest, parse_quiet_hours
 from watcher.rules.ruleset import (
     AliasTable,
@@ -112,10 +112,26 @@ class _Templates(_Strict):
     text: _TemplateFiles | None = None  # every service but Slack and email
 
 
+def _hold(value: Any) -> float:
+    """A duration, or zero (``0``, ``0s``, ``0m``): no hold."""
+    if isinstance(value, int | float | str) and re.fullmatch(
+        r"0+(\.0*)?[smhdw]?", str(value).strip().lower()
+    ):
+        return 0.0
+    return parse_duration(value)
+
+
+class _Stories(_Strict):
+    enabled: bool = StoryPolicy.enabled
+    window: Duration = StoryPolicy.window
+    hold: Annotated[float, BeforeValidator(_hold)] = StoryPolicy.hold
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
     delivery: _Delivery = _Delivery()
+    stories: _Stories = _Stories()
     timezone: str = "UTC"
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
     channels: dict[str, str | None] = {}
@@ -168,6 +184,7 @@ class Settings:
     # kind (slack, email, text) -> role (alert, batch) -> the user's template replacing ours
     templates: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     template_files: tuple[Path, ...] = ()  # watched for changes, like the rules files
+    stories: StoryPolicy = field(default_factory=StoryPolicy)  # story grouping
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -632,6 +649,7 @@ def load_settings(
         timezone=timezone,
         templates=templates,
         template_files=tuple(p for files in templates.values() for p in files.values()),
+        stories=StoryPolicy(cfg.stories.enabled, cfg.stories.window, cfg.stories.hold),
     )
 
 

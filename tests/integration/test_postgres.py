@@ -99,9 +99,10 @@ def test_migrations_build_exactly_the_declared_schema_on_sqlite(tmp_path: Path) 
 
 
 def _upgrade_a_used_database(url: str, start: str) -> None:
-    """A database in use at ``start`` (a feed row exists; from 0003 on, an operator alert and a
-    queued delivery too) migrates along 0001-0002-0003-0004, and what each revision added works
-    on it; once at the head, a start finds it current without Alembic."""
+    """A database in use at ``start`` (a feed row exists; from 0003 on, an operator alert; from
+    0004 on, a queued alert too) migrates along 0001-...-0005, and what each revision added
+    works on it (the queued alert keeps its place in the ledger); once at the head, a start
+    finds it current without Alembic."""
     from alembic import command
     from sqlalchemy import text
 
@@ -126,15 +127,36 @@ def _upgrade_a_used_database(url: str, start: str) -> None:
                     ),
                     {"now": _NOW},
                 )
+            if start >= "0004":
+                conn.execute(
+                    text(
+                        "INSERT INTO items (feed_id, key, article_key, title, summary, content, "
+                        "first_seen) SELECT id, 'k', 'a', 'Old story', '', '', :now FROM feeds"
+                    ),
+                    {"now": _NOW},
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO deliveries (article_key, channel, item_id, rules, status, "
+                        "attempts, created_at, next_attempt) SELECT 'a', 'desk', id, '[\"r\"]', "
+                        "'pending', 0, :now, :now FROM items"
+                    ),
+                    {"now": _NOW},
+                )
         store.migrate()
         with store.engine.connect() as conn:
-            assert current_revision(conn) == head_revision() == "0004"
+            assert current_revision(conn) == head_revision() == "0005"
         (view,) = store.feed_views()
         assert view.state.redirect_count == 0 and view.state.new_item_polls == 0
         assert store.queue_operator_alert("test", "subject", "body", _NOW) > 0
         expected = ["old", "test"] if start >= "0003" else ["test"]
         assert [a.kind for a in store.operator_alerts("pending")] == expected
-        assert store.alert_views(None, 0) == []  # the ledger's columns (0004) are there
+        ledger = store.alert_views(None, 0)  # the ledger's columns (0004, 0005) are there
+        if start >= "0004":
+            (old,) = ledger
+            assert (old.title, old.status, old.grouped_into) == ("Old story", "pending", None)
+        else:
+            assert ledger == []
         store.migrate()  # current: nothing to do
     finally:
         store.close()
@@ -144,12 +166,12 @@ _NOW = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("start", ["0002", "0003"])
+@pytest.mark.parametrize("start", ["0002", "0003", "0004"])
 def test_migrations_upgrade_a_used_database_on_postgresql(postgres_url: str, start: str) -> None:
     _upgrade_a_used_database(postgres_url, start)
 
 
-@pytest.mark.parametrize("start", ["0002", "0003"])
+@pytest.mark.parametrize("start", ["0002", "0003", "0004"])
 def test_migrations_upgrade_a_used_database_on_sqlite(tmp_path: Path, start: str) -> None:
     _upgrade_a_used_database(f"sqlite:///{tmp_path / 'w.db'}", start)
 

@@ -220,7 +220,10 @@ def _send(
     ids = [a.id for a in unit]
     if result.ok:
         store.mark_sent(ids, now)
-        log.info("sent to %s: %s", name, rendered.title)
+        outlets = sum(len(a.also) for a in unit)  # other outlets' copies listed (story grouping)
+        log.info(
+            "sent to %s: %s%s", name, rendered.title, f" (+{outlets} outlets)" if outlets else ""
+        )
         return _Outcome(sent=len(unit))
     error = result.error or "apprise reported failure"
     attempts = max(a.attempts for a in unit) + 1

@@ -7,11 +7,14 @@ crash can never leave a hit without its alert queued, nor an alert for an item n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Engine,
@@ -37,12 +40,19 @@ from watcher.models import (
     HitView,
     Item,
     OperatorAlert,
+    OtherSource,
     PendingAlert,
     RuleHit,
+    StoryPolicy,
 )
 from watcher.noise import hour_window, plan
 from watcher.store.migrate import upgrade
-from watcher.store.schema import deliveries, feeds, hits, items, operator_alerts
+from watcher.store.schema import deliveries, feeds, hits, items, operator_alerts, story_items
+
+if TYPE_CHECKING:
+    from watcher.stories import StoryIndex
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -72,6 +82,7 @@ class PollRecord:
     health_alert: str | None = None  # the operator alert standing after this poll
     notice: tuple[str, str, str] | None = None  # (kind, subject, body): queued with the poll
     timezone: tzinfo = UTC  # the config's clock, for digests, quiet hours and hourly limits
+    stories: StoryPolicy | None = None  # story grouping (None: off)
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,17 @@ class PollOutcome:
     new_items: int
     hits: int
     alerts: int
+
+
+def _groups(rec: PollRecord) -> bool:
+    """Whether this poll's items are looked at for story grouping: it is on, and the poll has
+    an item with a hit whose alerts are queued (only those can be grouped)."""
+    return (
+        rec.stories is not None
+        and rec.stories.enabled
+        and rec.alert
+        and any(rule_hits for _, rule_hits in rec.items)
+    )
 
 
 def _with_article(query: Select[Any], item_id: Any) -> Select[Any]:
@@ -147,6 +169,14 @@ class Store:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.dialect = self.engine.dialect.name
+        # Story grouping: the signatures of recent items, read from ``story_items`` (so after a
+        # restart too, and with what other processes stored) and built on first use (datasketch
+        # takes ~0.7 s to import; commands that read the ledger never need it). The lock keeps
+        # one poll's grouping from interleaving with another's (PostgreSQL commits in parallel).
+        self._stories: StoryIndex | None = None
+        self._stories_seen = 0  # the highest story_items.item_id read into the index
+        self._stories_window = 0.0
+        self._stories_lock = threading.Lock()
         # Built once: building a statement per alert (values inlined) cost more than running it.
         self._queue_alert_stmt = (
             self._insert(deliveries)
@@ -245,6 +275,16 @@ class Store:
         their items, so they are fetched again, never skipped. The feed-state updates that are
         plain values (a 304, a success) go out as one executemany per shape: a per-feed
         statement and commit cost more than the poll itself."""
+        grouping = any(_groups(rec) for rec in recs)
+        with self._stories_lock if grouping else contextlib.nullcontext():
+            try:
+                return self._record_polls(recs)
+            except BaseException:
+                if grouping:  # the index may hold items this failed transaction never stored
+                    self._stories = None
+                raise
+
+    def _record_polls(self, recs: Sequence[PollRecord]) -> list[PollOutcome]:
         outcomes = []
         distinct = len({r.feed_id for r in recs}) == len(recs)
         with self.engine.begin() as conn:
@@ -312,7 +352,9 @@ class Store:
             self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
         inserted = self._insert_items(conn, rec)
         new_items = len(inserted)
-        hit_rows = []
+        hit_rows: list[dict[str, Any]] = []
+        story_rows: list[dict[str, Any]] = []
+        index = self._story_index(conn, rec) if _groups(rec) and inserted else None
         for item, rule_hits in rec.items:
             item_id = inserted.get(item.key)
             if item_id is None or not rule_hits:
@@ -329,11 +371,16 @@ class Store:
             ]
             hit_count += len(rule_hits)
             if rec.alert:
+                story = None
+                if index is not None:
+                    story = self._story(index, rec, item_id, item, story_rows)
                 alert_count += self._queue_alerts(
-                    conn, item_id, item, rule_hits, rec.polled_at, rec.timezone
+                    conn, item_id, item, rule_hits, rec.polled_at, rec.timezone, story, rec.stories
                 )
         if hit_rows:
             conn.execute(hits.insert(), hit_rows)
+        if story_rows:
+            conn.execute(story_items.insert(), story_rows)
         if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
             conn.execute(
                 update(feeds)
@@ -345,6 +392,71 @@ class Store:
                 )
             )
         return PollOutcome(new_items, hit_count, alert_count)
+
+    def _story(
+        self,
+        index: StoryIndex,
+        rec: PollRecord,
+        item_id: int,
+        item: Item,
+        story_rows: list[dict[str, Any]],
+    ) -> int | None:
+        """The story this item belongs to: an earlier item's, when one seen within the window
+        is a copy of it, else its own id; its signature and story are added to ``story_rows``
+        (stored in the poll's transaction). None when the item is too short to tell (a title
+        alone), or when grouping fails: the item then alerts on its own, never lost for it."""
+        from watcher.stories import story_text, to_bytes
+
+        assert rec.stories is not None
+        since = rec.polled_at - timedelta(seconds=rec.stories.window)
+        try:
+            signature = index.sign(story_text(item.title, item.summary, item.content))
+            if signature is None:
+                return None
+            match = index.find(signature, since)
+            data = to_bytes(signature)
+        except Exception:
+            log.exception("story grouping failed for %r; it is alerted on its own", item.title)
+            return None
+        story = item_id if match is None else match.story
+        story_rows.append(
+            {"item_id": item_id, "story_id": story, "seen_at": rec.polled_at, "signature": data}
+        )
+        index.add(item_id, story, rec.polled_at, signature)
+        # Our own rows need no reading back (on SQLite the write lock is ours: no other process
+        # can store a row in between; on PostgreSQL see ARCHITECTURE.md).
+        self._stories_seen = max(self._stories_seen, item_id)
+        return story
+
+    def _story_index(self, conn: Connection, rec: PollRecord) -> StoryIndex | None:
+        """The index of items seen within the window, brought up to date with ``story_items``
+        (all of the window on first use or when the window changed; after that, the rows
+        stored since the last look: by another process, or before a restart). None when it
+        cannot be built: the poll's items then alert on their own."""
+        from watcher.stories import StoryIndex, from_bytes
+
+        assert rec.stories is not None
+        window = rec.stories.window
+        since = rec.polled_at - timedelta(seconds=window)
+        try:
+            if self._stories is None or window != self._stories_window:
+                self._stories, self._stories_seen, self._stories_window = StoryIndex(), 0, window
+            index = self._stories
+            index.expire(since)
+        except Exception:
+            log.exception("story grouping is unavailable; this poll's items alert on their own")
+            self._stories = None
+            return None
+        rows = conn.execute(
+            select(story_items)
+            .where(story_items.c.item_id > self._stories_seen, story_items.c.seen_at >= since)
+            .order_by(story_items.c.item_id)
+        )
+        for r in rows:
+            self._stories_seen = max(self._stories_seen, r.item_id)
+            if r.item_id not in index and (signature := from_bytes(r.signature)) is not None:
+                index.add(r.item_id, r.story_id, r.seen_at, signature)
+        return index
 
     def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
         """Insert the poll's items in batches; return the ids of those new to the feed, by key
@@ -502,16 +614,56 @@ class Store:
         rule_hits: Sequence[RuleHit],
         now: datetime,
         tz: tzinfo,
+        story: int | None = None,
+        stories: StoryPolicy | None = None,
     ) -> int:
         """One alert per (article, channel), naming every rule that routes the item there, due
         when the rules' noise control lets it go (``noise.plan``). An alert beyond its rule's
-        ``max_per_hour`` on that channel joins the hour's summary, sent when the hour ends."""
+        ``max_per_hour`` on that channel joins the hour's summary, sent when the hour ends.
+
+        Story grouping: when the item's ``story`` already has an alert on the channel (another
+        outlet's copy came first), the item's row is ``grouped`` into that alert instead (listed
+        in it if it is not sent yet; never sent on its own, never counted against an hourly
+        limit). A story's first alert on a channel waits ``stories.hold`` for copies to join.
+        Returns how many alerts were queued (grouped rows are not alerts of their own)."""
         by_channel: dict[str, list[RuleHit]] = {}
         for h in rule_hits:
             for channel in h.notify:
                 by_channel.setdefault(channel, []).append(h)
         queued = 0
         for channel, channel_hits in by_channel.items():
+            carrier = None
+            if story is not None and story != item_id:
+                carrier = conn.execute(
+                    select(deliveries.c.id)
+                    .where(
+                        deliveries.c.story_id == story,
+                        deliveries.c.channel == channel,
+                        deliveries.c.grouped_into.is_(None),
+                    )
+                    .order_by(deliveries.c.id)
+                    .limit(1)
+                ).scalar()
+            if carrier is not None:
+                conn.execute(
+                    self._queue_alert_stmt,
+                    {
+                        "article_key": item.article_key,
+                        "channel": channel,
+                        "item_id": item_id,
+                        "rules": json.dumps([h.rule_id for h in channel_hits]),
+                        "status": "grouped",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt": now,
+                        "rule": None,  # counts against no rule's max_per_hour
+                        "batch": None,
+                        "held": None,
+                        "story_id": story,
+                        "grouped_into": carrier,
+                    },
+                )
+                continue
             p = plan(channel_hits, now, tz)
             due, batch, held = p.due, p.batch, p.held
             if p.max_per_hour is not None:
@@ -525,12 +677,18 @@ class Store:
                         deliveries.c.created_at >= start,
                         deliveries.c.created_at < end,
                         deliveries.c.batch.is_(None),
+                        deliveries.c.status != "grouped",  # (grouped rows have no rule anyway)
                     )
                 ).scalar_one()
                 if sent_alone >= p.max_per_hour:
                     due, batch = max(due, end), f"fold:{p.rule}@{start.isoformat()}"
                     local_end = end.astimezone(tz).strftime("%H:%M")
                     held = f"over {p.max_per_hour} an hour: in the summary at {local_end}"
+            if story is not None and stories is not None and stories.hold and batch is None:
+                until = now + timedelta(seconds=stories.hold)
+                if due < until:  # a digest or summary already waits; quiet hours may too
+                    local_until = until.astimezone(tz).strftime("%H:%M:%S")
+                    due, held = until, f"story hold: waiting for other outlets until {local_until}"
             row = conn.execute(
                 self._queue_alert_stmt,
                 {
@@ -545,6 +703,8 @@ class Store:
                     "rule": p.rule,
                     "batch": batch,
                     "held": held,
+                    "story_id": story,
+                    "grouped_into": None,
                 },
             ).scalar()
             queued += row is not None
@@ -594,6 +754,12 @@ class Store:
                 ).rowcount
                 == 1
             ]
+            if claimed:  # the copies grouped into them so far are listed in this send
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.grouped_into.in_(claimed), deliveries.c.status == "grouped")
+                    .values(last_attempt=until - lease)
+                )
         return self._alerts(claimed)
 
     @staticmethod
@@ -678,9 +844,60 @@ class Store:
                         batch=r.batch,
                     )
                 )
+            return self._with_copies(conn, alerts)
+
+    @staticmethod
+    def _with_copies(conn: Connection, alerts: list[PendingAlert]) -> list[PendingAlert]:
+        """The alerts with the other outlets' copies grouped into them (those claimed with
+        them: a copy that came after the claim is not in this send) in ``also``, and the rules
+        that matched the copies merged into theirs."""
+        rows = conn.execute(
+            _with_article(
+                select(deliveries.c.grouped_into, deliveries.c.item_id, deliveries.c.rules),
+                deliveries.c.item_id,
+            )
+            .where(
+                deliveries.c.grouped_into.in_([a.id for a in alerts]),
+                deliveries.c.status == "grouped",
+                deliveries.c.last_attempt.is_not(None),
+            )
+            .order_by(deliveries.c.id)
+        ).all()
+        if not rows:
             return alerts
+        found: dict[tuple[int, str], Any] = {
+            (h.item_id, h.rule_id): h
+            for h in conn.execute(
+                select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
+                    hits.c.item_id.in_(sorted({r.item_id for r in rows}))
+                )
+            )
+        }
+        copies: dict[int, list[Any]] = {}
+        for r in rows:
+            copies.setdefault(r.grouped_into, []).append(r)
+        out = []
+        for alert in alerts:
+            mine = copies.get(alert.id)
+            if not mine:
+                out.append(alert)
+                continue
+            rules = {rid: (title, list(terms)) for rid, title, terms in alert.rules}
+            for r in mine:
+                for rid in json.loads(r.rules):
+                    h = found.get((r.item_id, rid))
+                    if h is None:
+                        continue
+                    _, terms = rules.setdefault(rid, (h.rule_title, []))
+                    terms.extend(t for t in json.loads(h.terms) if t not in terms)
+            also = tuple(OtherSource(_feed_name(r), r.title, r.link, r.published) for r in mine)
+            merged = tuple((rid, title, tuple(terms)) for rid, (title, terms) in rules.items())
+            out.append(replace(alert, rules=merged, also=also))
+        return out
 
     def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
+        """Mark alerts sent, and the copies grouped into them that this send listed (those
+        claimed with them) as sent with them."""
         with self.engine.begin() as conn:
             conn.execute(
                 update(deliveries)
@@ -692,6 +909,16 @@ class Store:
                     attempts=deliveries.c.attempts + 1,
                     last_error=None,
                 )
+            )
+            conn.execute(
+                update(deliveries)
+                .where(
+                    deliveries.c.grouped_into.in_(list(alert_ids)),
+                    deliveries.c.status == "grouped",
+                    deliveries.c.last_attempt.is_not(None),
+                    deliveries.c.sent_at.is_(None),
+                )
+                .values(sent_at=now)
             )
 
     def retry_later(
@@ -798,6 +1025,14 @@ class Store:
                 )
         return sorted(ids)
 
+    def grouped_into(self, alert_id: int) -> int | None:
+        """The alert that carries the story a grouped alert was folded into, if it was."""
+        with self.engine.connect() as conn:
+            carrier = conn.execute(
+                select(deliveries.c.grouped_into).where(deliveries.c.id == alert_id)
+            ).scalar()
+        return None if carrier is None else int(carrier)
+
     def alert_status(self, alert_id: int) -> str | None:
         with self.engine.connect() as conn:
             status = conn.execute(
@@ -853,25 +1088,37 @@ class Store:
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
-            return [
-                AlertView(
-                    id=r.id,
-                    status=r.status,
-                    channel=r.channel,
-                    title=r.title,
-                    link=r.link,
-                    feed=_feed_name(r),
-                    rules=tuple(json.loads(r.rules)),
-                    attempts=r.attempts,
-                    last_error=r.last_error,
-                    held=r.held,
-                    created_at=r.created_at,
-                    last_attempt=r.last_attempt,
-                    next_attempt=r.next_attempt if r.status == "pending" else None,
-                    sent_at=r.sent_at,
+            rows = conn.execute(query).all()
+            carriers = {r.grouped_into for r in rows if r.grouped_into is not None}
+            carrier_status = {
+                c.id: c.status
+                for c in conn.execute(
+                    select(deliveries.c.id, deliveries.c.status).where(
+                        deliveries.c.id.in_(carriers)
+                    )
                 )
-                for r in conn.execute(query)
-            ]
+            }
+        return [
+            AlertView(
+                id=r.id,
+                status=r.status,
+                channel=r.channel,
+                title=r.title,
+                link=r.link,
+                feed=_feed_name(r),
+                rules=tuple(json.loads(r.rules)),
+                attempts=r.attempts,
+                last_error=r.last_error,
+                held=r.held,
+                created_at=r.created_at,
+                last_attempt=r.last_attempt,
+                next_attempt=r.next_attempt if r.status == "pending" else None,
+                sent_at=r.sent_at,
+                grouped_into=r.grouped_into,
+                carrier_status=carrier_status.get(r.grouped_into),
+            )
+            for r in rows
+        ]
 
     def feed_views(self, urls: Sequence[str] | None = None) -> list[FeedView]:
         """Each feed's health; only the configured ``urls`` when given, in that order."""

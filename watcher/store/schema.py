@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -130,10 +131,28 @@ deliveries = Table(
     Column("rule", Text),  # the rule whose noise settings decided when it goes out
     Column("batch", Text),  # digest or hourly summary it goes out in; NULL: a message of its own
     Column("held", Text),  # why it waits: quiet hours, a digest, an hourly limit
+    # -- story grouping (0005) --
+    Column("story_id", Integer),  # story_items.story_id of its item, when grouping saw it
+    Column("grouped_into", Integer),  # status grouped: the delivery that carries the story
     UniqueConstraint("article_key", "channel", name="uq_deliveries_article_channel"),
     Index("ix_deliveries_status_next", "status", "next_attempt"),
     Index("ix_deliveries_created_at", "created_at"),
     Index("ix_deliveries_rule", "rule", "channel", "created_at"),
+    Index("ix_deliveries_story", "story_id", "channel"),
+    Index("ix_deliveries_grouped_into", "grouped_into"),
+)
+
+story_items = Table(
+    "story_items",
+    metadata,
+    # An item signed for story grouping (only items with a hit are): the story it belongs to
+    # (the id of the story's first item) and its MinHash signature, read back on start so that
+    # copies arriving after a restart still join their story.
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("story_id", Integer, nullable=False),
+    Column("seen_at", UTCDateTime(), nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Index("ix_story_items_seen_at", "seen_at"),
 )
 
 operator_alerts = Table(
