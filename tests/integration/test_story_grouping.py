@@ -446,7 +446,7 @@ def test_a_digest_lists_the_other_outlets_under_the_storys_article(
     assert message["title"] == "watcher digest: 2 articles"
     body = message["message"]
     assert WIRE.title in body and CURRENCY.title in body
-    assert f"also: Daily: {DAILY.title}" in body
+    assert f"also reported by: Daily: {DAILY.title}" in body
     assert body.count(DAILY.title) == 1  # listed under Wire's article, not as an article
 
 
