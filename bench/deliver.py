@@ -3,8 +3,9 @@
 Prints tables; not a test. Usage: python bench/deliver.py [--alerts 10000] [--polls 40]
 
 1. Throughput: N alerts are queued in a fresh SQLite store (spread over 1, 4 or 16 channels,
-   each a ``json://`` webhook on a local receiver), then drained by ``deliver_due`` as
-   ``run --once`` does: one thread per channel, claims of 20, one commit per send.
+   each a ``json://`` webhook on a local receiver running in a process of its own, as a real
+   receiver does), then drained by ``deliver_due`` as ``run --once`` does: one thread per
+   channel, claims of 20, one commit per send.
 2. Latency: a deliverer thread runs as the daemon's delivery loop does (woken after each poll
    that queued alerts), while polls of 50 new items each (5 matching one rule routed to 4
    channels) are committed every 250 ms through ``Pipeline.process``; for every alert, its
@@ -20,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import tempfile
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,38 +40,74 @@ from watcher.rules.ruleset import RuleSet, RuleSpec, compile_rule
 from watcher.store import PollRecord, Store
 
 
+def _serve(port_out: Any) -> None:
+    """The receiver's process: notes when each alert (by channel path and title) arrived."""
+    arrived: dict[str, float] = {}  # "path title" -> time
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path == "/_reset":
+                with lock:
+                    arrived.clear()
+                self._answer(b"ok")
+                return
+            key = f"{self.path} {json.loads(body)['title']}"
+            with lock:
+                arrived.setdefault(key, time.time())
+            self._answer(b"ok")
+
+        def do_GET(self) -> None:
+            with lock:
+                self._answer(json.dumps(arrived).encode())
+
+        def _answer(self, payload: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    port_out.put(httpd.server_address[1])
+    httpd.serve_forever()
+
+
 class Receiver:
-    """A webhook receiver on 127.0.0.1 that notes when each alert (by title) arrived."""
+    """A webhook receiver on 127.0.0.1 in a process of its own, as a real receiver is: its
+    work does not share the sender's interpreter lock."""
 
     def __init__(self) -> None:
-        self.arrived: dict[tuple[str, str], float] = {}  # (channel path, title) -> time
-        self.count = 0
-        receiver = self
+        ports: Any = multiprocessing.Queue()
+        self.process = multiprocessing.Process(target=_serve, args=(ports,), daemon=True)
+        self.process.start()
+        self.port: int = ports.get(timeout=30)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                key = (self.path, json.loads(body)["title"])
-                receiver.arrived.setdefault(key, time.time())
-                receiver.count += 1
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
+    @property
+    def arrived(self) -> dict[tuple[str, str], float]:
+        """(channel path, title) -> when it arrived."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_arrivals") as answer:
+            raw: dict[str, float] = json.loads(answer.read())
+        return {tuple(k.split(" ", 1)): v for k, v in raw.items()}  # type: ignore[misc]
 
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def reset(self) -> None:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/_reset", b"{}", method="POST"
+        )
+        urllib.request.urlopen(request).close()
 
     def channels(self, n: int) -> Channels:
         return Channels({f"c{j}": f"json://127.0.0.1:{self.port}/c{j}" for j in range(n)})
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.process.terminate()
+        self.process.join()
 
 
 def fresh_store(tmp: str) -> tuple[Store, int]:
@@ -130,7 +169,7 @@ def topic(i: int) -> str:
 
 def latency(receiver: Receiver, polls: int, n_channels: int) -> list[float]:
     """Seconds from the end of a poll to each of its alerts reaching the receiver."""
-    receiver.arrived.clear()
+    receiver.reset()
     names = tuple(f"c{j}" for j in range(n_channels))
     rules = RuleSet([compile_rule(RuleSpec("v", "Venezuela", "Venezuela", names), {})])
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,12 +198,13 @@ def latency(receiver: Receiver, polls: int, n_channels: int) -> list[float]:
             time.sleep(0.25)
         deadline = time.time() + 60
         while len(receiver.arrived) < len(polled) and time.time() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.2)
         done.set()
         kick.set()
         thread.join()
         store.close()
-    return sorted(receiver.arrived[k] - polled[k] for k in polled if k in receiver.arrived)
+    arrived = receiver.arrived
+    return sorted(arrived[k] - polled[k] for k in polled if k in arrived)
 
 
 def main() -> None:

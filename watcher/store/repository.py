@@ -115,6 +115,41 @@ def _groups(rec: PollRecord) -> bool:
     )
 
 
+# Statements of the delivery loop, built once: it runs them for every alert it sends, and
+# building a statement costs more than the database takes to run it.
+_CLAIM = (
+    update(deliveries)
+    .where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt <= bindparam("now"),
+    )
+    .values(next_attempt=bindparam("until"))
+    .returning(deliveries.c.id)
+)
+_MARK_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="sent",
+        sent_at=bindparam("now"),
+        last_attempt=bindparam("now"),
+        attempts=deliveries.c.attempts + 1,
+        last_error=None,
+    )
+)
+_MARK_COPIES_SENT = (
+    update(deliveries)
+    .where(
+        deliveries.c.grouped_into.in_(bindparam("ids", expanding=True)),
+        deliveries.c.status == "grouped",
+        deliveries.c.last_attempt.is_not(None),
+        deliveries.c.sent_at.is_(None),
+    )
+    .values(sent_at=bindparam("now"))
+)
+
+
 def _with_article(query: Select[Any], item_id: Any) -> Select[Any]:
     """``query`` joined to its item and feed, with what an alert or a hit shows of them."""
     return (
@@ -740,20 +775,14 @@ class Store:
             ids = list(conn.execute(query).scalars())
             ids += self._rest_of_batches(conn, ids, now)
             until = (clock() if clock is not None else now) + lease
-            claimed = [
-                i
-                for i in ids
-                if conn.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.id == i,
-                        deliveries.c.status == "pending",
-                        deliveries.c.next_attempt <= now,
-                    )
-                    .values(next_attempt=until)
-                ).rowcount
-                == 1
-            ]
+            # one statement: only rows still pending and due are taken (another sender may
+            # have claimed some since the select), and the database says which
+            taken = set(
+                conn.execute(_CLAIM, {"ids": ids, "now": now, "until": until}).scalars()
+                if ids
+                else ()
+            )
+            claimed = [i for i in ids if i in taken]
             if claimed:  # the copies grouped into them so far are listed in this send
                 conn.execute(
                     update(deliveries)
@@ -816,15 +845,17 @@ class Store:
                 .where(deliveries.c.id.in_(list(ids)))
                 .order_by(deliveries.c.id)
             ).all()
+            hits_of: dict[int, dict[str, Any]] = {}  # item -> rule -> its hit: one query for all
+            for h in conn.execute(
+                select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
+                    hits.c.item_id.in_(sorted({r.item_id for r in rows}))
+                )
+            ):
+                hits_of.setdefault(h.item_id, {})[h.rule_id] = h
             alerts = []
             for r in rows:
                 rule_ids = json.loads(r.rules)
-                hit_rows = conn.execute(
-                    select(hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
-                        hits.c.item_id == r.item_id, hits.c.rule_id.in_(rule_ids)
-                    )
-                ).all()
-                found = {h.rule_id: h for h in hit_rows}
+                found = hits_of.get(r.item_id, {})
                 rules = tuple(
                     (rid, found[rid].rule_title, tuple(json.loads(found[rid].terms)))
                     for rid in rule_ids
@@ -898,28 +929,10 @@ class Store:
     def mark_sent(self, alert_ids: Sequence[int], now: datetime) -> None:
         """Mark alerts sent, and the copies grouped into them that this send listed (those
         claimed with them) as sent with them."""
+        params = {"ids": list(alert_ids), "now": now}
         with self.engine.begin() as conn:
-            conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id.in_(list(alert_ids)))
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    last_attempt=now,
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=None,
-                )
-            )
-            conn.execute(
-                update(deliveries)
-                .where(
-                    deliveries.c.grouped_into.in_(list(alert_ids)),
-                    deliveries.c.status == "grouped",
-                    deliveries.c.last_attempt.is_not(None),
-                    deliveries.c.sent_at.is_(None),
-                )
-                .values(sent_at=now)
-            )
+            conn.execute(_MARK_SENT, params)
+            conn.execute(_MARK_COPIES_SENT, params)
 
     def retry_later(
         self, alert_ids: Sequence[int], error: str, now: datetime, retry_at: datetime
