@@ -25,7 +25,6 @@ import platform
 import sys
 import tempfile
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from hashlib import sha1
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from poll_rules import feed, rules
 
 from watcher.fetcher import new_session
 from watcher.models import FeedSpec
-from watcher.pipeline import Pipeline, parse_pool
+from watcher.pipeline import ParsePool, Pipeline, parse_pool
 from watcher.store import Store
 
 
@@ -71,7 +70,7 @@ async def round_(
     specs: list[FeedSpec],
     ids: dict[str, int],
     concurrency: int,
-    pool: Executor | None = None,
+    pool: ParsePool | None = None,
 ) -> tuple[int, int, int]:
     """One ``run --once`` round over every feed (``Pipeline.poll_round``): (new items, hits,
     304s)."""
@@ -85,11 +84,11 @@ async def round_(
     )
 
 
-def pool_cpu(pool: ProcessPoolExecutor | None) -> float:
+def pool_cpu(pool: ParsePool | None) -> float:
     """CPU seconds the pool's processes have used (read from /proc: they are not our children
     but the fork server's)."""
     total = 0
-    for pid in (pool._processes or {}) if pool is not None else {}:
+    for pid in (pool.executor._processes or {}) if pool is not None else {}:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
@@ -136,9 +135,9 @@ def main() -> None:
         ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
         pipeline = Pipeline(store, lambda: ruleset)
 
-        pool = parse_pool(args.workers) if args.workers else None
+        pool = parse_pool(ruleset, args.workers) if args.workers else None
         if pool is not None:  # started before the clock, as a daemon starts it once
-            list(pool.map(abs, range(args.workers)))
+            list(pool.executor.map(abs, range(args.workers)))
         cpu, t = time.process_time(), time.perf_counter()
         new, hits, _ = asyncio.run(round_(pipeline, specs, ids, args.concurrency, pool))
         first_s, first_cpu = time.perf_counter() - t, time.process_time() - cpu

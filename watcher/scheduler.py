@@ -100,7 +100,11 @@ class Daemon:
         report = OnceReport()
         with contextlib.ExitStack() as stack:
             # Worth its start-up (~0.5 s) only for a big round.
-            pool = stack.enter_context(parse_pool()) if len(specs) > POOL_FROM else None
+            pool = (
+                stack.enter_context(parse_pool(self.pipeline.rules()))
+                if len(specs) > POOL_FROM
+                else None
+            )
             async with self._new_session() as session:
                 report.polls = await self.pipeline.poll_round(
                     session, [(s, states[s.url].id) for s in specs], pool=pool
