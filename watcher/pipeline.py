@@ -409,7 +409,7 @@ class Pipeline:
                     rec.feed_title = parsed.title
                     ttl = rec.ttl = cadence.ttl_seconds(parsed.ttl)
                     feed = _feed_words(spec, parsed.title)
-                    rec.items = self._match_new(feed_id, parsed.items, feed, hits)
+                    rec.items = self._match_new(feed_id, parsed.items, feed, hits, state)
                     rec.alert = spec.backlog != "skip" or state.polled_ok_before
             if rec.error is None:
                 rec.full_fetch = True
@@ -525,10 +525,20 @@ class Pipeline:
         items: list[Item],
         feed: tuple[str, ...],
         hits: list[list[RuleHit]] | None = None,
+        state: FeedState | None = None,
     ) -> list[tuple[Item, list[RuleHit]]]:
         """The items the feed has not delivered before, each with its hits (``hits``: already
-        matched in a pool's process, one list per item)."""
-        known = self.store.known_keys(feed_id, (i.key for i in items))
+        matched in a pool's process, one list per item).
+
+        A feed that has never delivered a new item (``first_new_item`` unset: a first round)
+        is not asked about: the store's lookup would find nothing. Were a stored item missed
+        this way (a database older than that column), the store still inserts only items it
+        does not hold and records hits only for those, so it would cost a match, not an alert.
+        """
+        if state is not None and state.first_new_item is None:
+            known: set[str] = set()
+        else:
+            known = self.store.known_keys(feed_id, (i.key for i in items))
         if hits is not None:
             return [(i, h) for i, h in zip(items, hits, strict=True) if i.key not in known]
         rules = self.rules()
