@@ -239,13 +239,22 @@ class Pipeline:
         self.timezone = timezone  # the config's clock, read at each poll like the rules
 
     async def poll(
-        self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
+        self,
+        session: aiohttp.ClientSession,
+        spec: FeedSpec,
+        feed_id: int,
+        writer: RoundWriter | None = None,
     ) -> PollReport:
+        """One poll, committed alone, or with ``writer`` in its next batch (the daemon: polls
+        that fall due together commit together, each whole, as in a round)."""
         fetched = await self.fetch(session, spec, feed_id)
         if fetched is None:
             return PollReport(spec.url, skipped=True)
         state, result = fetched
-        return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        if writer is None:
+            return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        rec = await self._decide(spec, feed_id, result, state, None)
+        return await self._committed(spec, rec, writer.commit(rec))
 
     async def fetch(
         self,
