@@ -166,6 +166,8 @@ class RoundWriter:
         self.max_polls, self.max_items, self.max_wait = max_polls, max_items, max_wait
         self._pending: list[tuple[PollRecord, asyncio.Future[PollOutcome]]] = []
         self._items = 0
+        self._flushing = 0  # items of the batch being committed
+        self._flushed = asyncio.Event()
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -191,14 +193,25 @@ class RoundWriter:
             self._wake.set()
         return done
 
+    async def room(self) -> None:
+        """Wait while the polls not yet committed hold two batches' worth of items: when the
+        store is slower than fetching and parsing, a round must not hold every feed's items
+        in memory (the bodies in flight are bounded; this bounds what they become)."""
+        while self._items + self._flushing >= 2 * self.max_items:
+            self._flushed.clear()
+            self._wake.set()
+            await self._flushed.wait()
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.max_wait)
             self._wake.clear()
-            batch, self._pending, self._items = self._pending, [], 0
+            batch, self._pending, self._flushing, self._items = self._pending, [], self._items, 0
             if batch:
                 await self._flush(batch)
+            self._flushing = 0
+            self._flushed.set()
             if self._closing and not self._pending:
                 return
 
@@ -309,6 +322,7 @@ class Pipeline:
                         deferred.append((index, spec, feed_id, state, result))
                         return None
                     rec = await self._decide(spec, feed_id, result, state, pool)
+                    await writer.room()
                     committed = writer.commit(rec)
                 return await self._committed(spec, rec, committed)
 

@@ -6,6 +6,7 @@ batch queue their alerts with the rules' noise control exactly as polls committe
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
@@ -316,5 +317,52 @@ def test_daemon_polls_that_fall_due_together_commit_together_each_whole(
         assert len(commits) - before < len(urls) // 3
         states = store.feed_states(list(ids.values()))
         assert all(s.status == "ok" and s.etag for s in states.values())
+    finally:
+        store.close()
+
+
+def test_a_round_waits_for_a_slow_store_instead_of_holding_every_feeds_items(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    try:
+        specs = [
+            FeedSpec(url=f"https://news.example/{i}.xml", name=None, interval=300) for i in range(6)
+        ]
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        pipeline = Pipeline(store, lambda: RULES, clock=Clock())
+        recs = [
+            pipeline.decide(
+                s,
+                ids[s.url],
+                FetchResult(
+                    s.url, status=200, body=rss([Entry(f"{i}-{k}", "Venezuela") for k in range(3)])
+                ),
+                store.feed_state(ids[s.url]),
+            )
+            for i, s in enumerate(specs)
+        ]
+
+        async def go() -> None:
+            async with RoundWriter(store, max_items=3, max_wait=0.05) as writer:
+                blocker = sqlite3.connect(path, isolation_level=None)
+                blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+                done = [writer.commit(recs[0]), writer.commit(recs[1])]  # two batches' worth
+                waiting = asyncio.create_task(writer.room())
+                await asyncio.sleep(0.3)
+                assert not waiting.done()  # the round waits for the store, holding no more
+                blocker.rollback()
+                blocker.close()
+                await asyncio.wait_for(waiting, 20)
+                for rec in recs[2:]:
+                    await writer.room()
+                    done.append(writer.commit(rec))
+                outcomes = await asyncio.gather(*done)
+            assert [o.new_items for o in outcomes] == [3] * len(recs)
+
+        asyncio.run(go())
+        assert store.count_items(None) == 3 * len(recs)
     finally:
         store.close()
