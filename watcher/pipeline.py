@@ -87,11 +87,12 @@ class ParsePool:
     (one per core), so the main process only fetches and stores.
 
     Each process gets the rule set once, when it starts (``rules``; pickled with its presearch
-    index, so nothing is compiled again), and matches every item it parsed: it cannot know
-    which items the database already holds, so the main process keeps the hits of the new
-    ones only. Matching a known item there is wasted work, but on the other core, and bounded
-    by the feed's size. Hits from the pool are used only while ``rules`` is still the
-    pipeline's rule set (a reload during the round: the main process matches).
+    index, so nothing is compiled again). It cannot know which items the database holds, so
+    it matches only the items of a feed that has never delivered one (a first round: every
+    item is new); for any other feed the main process matches the few new items itself, as
+    it would without a pool, rather than the pool matching every known item for nothing.
+    Hits from the pool are used only while ``rules`` is still the pipeline's rule set (a
+    reload during the round: the main process matches).
 
     Started with ``forkserver``: a fork of a process running threads (aiohttp's resolver,
     the store's workers) can inherit a held lock and hang. ``with parse_pool(...) as pool:``
@@ -139,11 +140,12 @@ def _feed_words(spec: FeedSpec, title: str | None) -> tuple[str, ...]:
 
 
 def parse_and_match(
-    body: bytes, url: str, content_type: str | None, spec: FeedSpec
+    body: bytes, url: str, content_type: str | None, spec: FeedSpec, match: bool
 ) -> tuple[ParsedFeed, list[list[RuleHit]] | None]:
-    """In a pool's process: the parsed feed, and each item's hits (None without rules)."""
+    """In a pool's process: the parsed feed, and when ``match``, each item's hits (None
+    without: not asked, or no rules)."""
     parsed = parse_feed(body, url, content_type)
-    if parsed.error is not None or _worker_rules is None:
+    if not match or parsed.error is not None or _worker_rules is None:
         return parsed, None
     feed = _feed_words(spec, parsed.title)
     return parsed, [_worker_rules.match(item, feed) for item in parsed.items]
@@ -373,6 +375,7 @@ class Pipeline:
                 fetched.url,
                 fetched.content_type,
                 spec,
+                state.first_new_item is None,  # every item new: match them there
             )
             if pool.rules is not self.rules():
                 hits = None  # the rules were reloaded since the pool started: match here
