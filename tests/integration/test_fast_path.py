@@ -135,7 +135,16 @@ def test_hostile_xml_is_refused_by_the_fast_path_without_expanding_or_reading_an
             assert all(len(i.title) < 100_000 for i in parsed.items)
 
 
-_BASES = ["https://feeds.example/f.xml", "http://feeds.example/a/b/"]
+_BASES = [
+    "https://feeds.example/f.xml",
+    "http://feeds.example/a/b/",
+    "https://feeds.example/a/../b/./c.xml?q=1#f",
+    "https://feeds.example",
+    "http://feeds.example/a;p",
+    "feed:x",
+    "https://[feeds.example/f.xml",
+    "",
+]
 _URL_PIECES = st.sampled_from(
     [
         "http",
@@ -194,6 +203,13 @@ def test_links_and_ids_are_joined_to_the_feed_url_exactly_as_feedparser_joins_th
         "https://n.example/./a/../b",
         "https://n.example/é",
         "0-1",
+        "12345",
+        "a.b~c_d-e",
+        ".",
+        "..",
+        ".hidden",
+        "x:y",
+        "a%20b",
         "/relative/path",
     ],
 )
