@@ -9,6 +9,7 @@ tracking parameters to drop.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -39,6 +40,13 @@ _TRACKING = {
     "ns_fee",
     "from_rss",
 }
+# A link whose canonical form needs no parsing: http(s), a plain host, a path of unreserved
+# characters without dot segments, no query, no fragment (most article links). w3lib would
+# only lower the host, so its work per link (~30 us: splits, IDNA, percent-encoding) is
+# skipped for these.
+_PLAIN_LINK = re.compile(
+    r"https?://([a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*)((?!.*/\.)/[a-z0-9._~/-]*)?\Z", re.IGNORECASE
+)
 MAX_KEY = 512  # longer identities are hashed so that every database can index them
 
 
@@ -50,6 +58,13 @@ def _is_tracking(name: str) -> bool:
 def canonical_link(link: str) -> str:
     """The canonical form of an http(s) link; other strings come back stripped but unchanged."""
     link = link.strip()
+    plain = _PLAIN_LINK.match(link)
+    if plain is not None:
+        return f"https://{plain.group(1).lower()}{plain.group(2) or '/'}"
+    return _by_w3lib(link)
+
+
+def _by_w3lib(link: str) -> str:
     parts = urlsplit(link)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return link

@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import random
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from urllib.parse import urlsplit
@@ -82,17 +82,73 @@ class NetworkWatch:
         return bool(others) and not any(others)
 
 
-def parse_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """Processes that parse a round's bodies beside the event loop's (one per core).
+class ParsePool:
+    """Processes that parse a round's bodies, and match their items, beside the event loop's
+    (one per core), so the main process only fetches and stores.
+
+    Each process gets the rule set once, when it starts (``rules``; pickled with its presearch
+    index, so nothing is compiled again). It cannot know which items the database holds, so
+    it matches only the items of a feed that has never delivered one (a first round: every
+    item is new); for any other feed the main process matches the few new items itself, as
+    it would without a pool, rather than the pool matching every known item for nothing.
+    Hits from the pool are used only while ``rules`` is still the pipeline's rule set (a
+    reload during the round: the main process matches).
 
     Started with ``forkserver``: a fork of a process running threads (aiohttp's resolver,
-    the store's workers) can inherit a held lock and hang. The caller shuts the pool down
-    when the round ends (``with parse_pool() as pool:``).
+    the store's workers) can inherit a held lock and hang. ``with parse_pool(...) as pool:``
+    shuts it down when the round ends.
     """
-    return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1,
-        mp_context=multiprocessing.get_context("forkserver"),
-    )
+
+    def __init__(self, rules: RuleSet | None = None, workers: int | None = None) -> None:
+        self.rules = rules
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_start_worker,
+            initargs=(rules,),
+        )
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.executor.shutdown()
+
+
+def parse_pool(rules: RuleSet | None = None, workers: int | None = None) -> ParsePool:
+    """A ``ParsePool`` with ``rules`` (None: the processes parse only)."""
+    return ParsePool(rules, workers)
+
+
+_worker_rules: RuleSet | None = None  # the rule set of this process, when it is a pool's worker
+
+
+def _start_worker(rules: RuleSet | None) -> None:
+    global _worker_rules
+    _worker_rules = rules
+    if rules is not None:
+        rules.prepare()
+
+
+def _feed_words(spec: FeedSpec, title: str | None) -> tuple[str, ...]:
+    """What ``feed:`` terms see: the feed's name (its title when the config names none) and
+    its tags."""
+    return (spec.name or title or "", *spec.tags)
+
+
+def parse_and_match(
+    body: bytes, url: str, content_type: str | None, spec: FeedSpec, match: bool
+) -> tuple[ParsedFeed, list[list[RuleHit]] | None]:
+    """In a pool's process: the parsed feed, and when ``match``, each item's hits (None
+    without: not asked, or no rules)."""
+    parsed = parse_feed(body, url, content_type)
+    if not match or parsed.error is not None or _worker_rules is None:
+        return parsed, None
+    feed = _feed_words(spec, parsed.title)
+    return parsed, [_worker_rules.match(item, feed) for item in parsed.items]
 
 
 class RoundWriter:
@@ -112,6 +168,8 @@ class RoundWriter:
         self.max_polls, self.max_items, self.max_wait = max_polls, max_items, max_wait
         self._pending: list[tuple[PollRecord, asyncio.Future[PollOutcome]]] = []
         self._items = 0
+        self._flushing = 0  # items of the batch being committed
+        self._flushed = asyncio.Event()
         self._wake = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -137,14 +195,25 @@ class RoundWriter:
             self._wake.set()
         return done
 
+    async def room(self) -> None:
+        """Wait while the polls not yet committed hold two batches' worth of items: when the
+        store is slower than fetching and parsing, a round must not hold every feed's items
+        in memory (the bodies in flight are bounded; this bounds what they become)."""
+        while self._items + self._flushing >= 2 * self.max_items:
+            self._flushed.clear()
+            self._wake.set()
+            await self._flushed.wait()
+
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.max_wait)
             self._wake.clear()
-            batch, self._pending, self._items = self._pending, [], 0
+            batch, self._pending, self._flushing, self._items = self._pending, [], self._items, 0
             if batch:
                 await self._flush(batch)
+            self._flushing = 0
+            self._flushed.set()
             if self._closing and not self._pending:
                 return
 
@@ -187,13 +256,22 @@ class Pipeline:
         self.stories = stories  # story grouping (None: off), read at each poll too
 
     async def poll(
-        self, session: aiohttp.ClientSession, spec: FeedSpec, feed_id: int
+        self,
+        session: aiohttp.ClientSession,
+        spec: FeedSpec,
+        feed_id: int,
+        writer: RoundWriter | None = None,
     ) -> PollReport:
+        """One poll, committed alone, or with ``writer`` in its next batch (the daemon: polls
+        that fall due together commit together, each whole, as in a round)."""
         fetched = await self.fetch(session, spec, feed_id)
         if fetched is None:
             return PollReport(spec.url, skipped=True)
         state, result = fetched
-        return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        if writer is None:
+            return await asyncio.to_thread(self.process, spec, feed_id, result, state)
+        rec = await self._decide(spec, feed_id, result, state, None)
+        return await self._committed(spec, rec, writer.commit(rec))
 
     async def fetch(
         self,
@@ -224,13 +302,14 @@ class Pipeline:
         session: aiohttp.ClientSession,
         feeds: list[tuple[FeedSpec, int]],
         in_flight: int = 64,
-        pool: Executor | None = None,
+        pool: ParsePool | None = None,
     ) -> list[PollReport]:
         """Poll many feeds at once (``run --once``, the bench). Results are committed in
         batches (``RoundWriter``), each poll with its items, hits and alerts, except failures
         to reach a server, which wait until every fetch is done, so that "is our network
         down?" is judged from every host of the round. ``in_flight`` bounds the bodies held in
-        memory; ``pool``, when given, parses bodies in other processes (``parse_pool``)."""
+        memory; ``pool``, when given, parses bodies and matches their items in other processes
+        (``parse_pool``)."""
         gate = asyncio.Semaphore(in_flight)
         deferred: list[tuple[int, FeedSpec, int, FeedState, FetchResult]] = []
         states = await asyncio.to_thread(self.store.feed_states, [f for _, f in feeds])
@@ -247,6 +326,7 @@ class Pipeline:
                         deferred.append((index, spec, feed_id, state, result))
                         return None
                     rec = await self._decide(spec, feed_id, result, state, pool)
+                    await writer.room()
                     committed = writer.commit(rec)
                 return await self._committed(spec, rec, committed)
 
@@ -280,19 +360,28 @@ class Pipeline:
         feed_id: int,
         fetched: FetchResult,
         state: FeedState,
-        pool: Executor | None,
+        pool: ParsePool | None,
     ) -> PollRecord:
         """``decide`` on the event loop when there is no body (a 304 or a failure: a few
-        microseconds, a thread hop would cost more), else in a worker thread, the parse in
-        ``pool`` (another process: the other core, and the event loop never waits on it)."""
+        microseconds, a thread hop would cost more), else in a worker thread, the parse and
+        the matching in ``pool`` (other processes: the other core, and the event loop never
+        waits on them)."""
         if not fetched.body:
             return self.decide(spec, feed_id, fetched, state)
-        parsed = None
+        parsed, hits = None, None
         if pool is not None and hashlib.sha256(fetched.body).hexdigest() != state.body_hash:
-            parsed = await asyncio.get_running_loop().run_in_executor(
-                pool, parse_feed, fetched.body, fetched.url, fetched.content_type
+            parsed, hits = await asyncio.get_running_loop().run_in_executor(
+                pool.executor,
+                parse_and_match,
+                fetched.body,
+                fetched.url,
+                fetched.content_type,
+                spec,
+                state.first_new_item is None,  # every item new: match them there
             )
-        return await asyncio.to_thread(self.decide, spec, feed_id, fetched, state, parsed)
+            if pool.rules is not self.rules():
+                hits = None  # the rules were reloaded since the pool started: match here
+        return await asyncio.to_thread(self.decide, spec, feed_id, fetched, state, parsed, hits)
 
     def process(
         self,
@@ -314,10 +403,12 @@ class Pipeline:
         fetched: FetchResult,
         state: FeedState,
         parsed: ParsedFeed | None = None,
+        hits: list[list[RuleHit]] | None = None,
     ) -> PollRecord:
         """What a poll changes (parse and match included), not yet committed. Reads the
         database only to tell new items from known ones, and only when there is a body.
-        ``parsed`` is the body already parsed elsewhere (a process of the round's pool)."""
+        ``parsed`` is the body already parsed elsewhere (a process of the round's pool), and
+        ``hits`` each of its items' hits, matched there against the current rules."""
         now = self.clock()
         rec = PollRecord(
             feed_id=feed_id,
@@ -351,8 +442,8 @@ class Pipeline:
                     rec.body_hash = digest
                     rec.feed_title = parsed.title
                     ttl = rec.ttl = cadence.ttl_seconds(parsed.ttl)
-                    feed = (spec.name or parsed.title or "", *spec.tags)
-                    rec.items = self._match_new(feed_id, parsed.items, feed)
+                    feed = _feed_words(spec, parsed.title)
+                    rec.items = self._match_new(feed_id, parsed.items, feed, hits, state)
                     rec.alert = spec.backlog != "skip" or state.polled_ok_before
             if rec.error is None:
                 rec.full_fetch = True
@@ -463,8 +554,26 @@ class Pipeline:
             log.warning("%s", notice.subject)
 
     def _match_new(
-        self, feed_id: int, items: list[Item], feed: tuple[str, ...]
+        self,
+        feed_id: int,
+        items: list[Item],
+        feed: tuple[str, ...],
+        hits: list[list[RuleHit]] | None = None,
+        state: FeedState | None = None,
     ) -> list[tuple[Item, list[RuleHit]]]:
-        known = self.store.known_keys(feed_id, (i.key for i in items))
+        """The items the feed has not delivered before, each with its hits (``hits``: already
+        matched in a pool's process, one list per item).
+
+        A feed that has never delivered a new item (``first_new_item`` unset: a first round)
+        is not asked about: the store's lookup would find nothing. Were a stored item missed
+        this way (a database older than that column), the store still inserts only items it
+        does not hold and records hits only for those, so it would cost a match, not an alert.
+        """
+        if state is not None and state.first_new_item is None:
+            known: set[str] = set()
+        else:
+            known = self.store.known_keys(feed_id, (i.key for i in items))
+        if hits is not None:
+            return [(i, h) for i, h in zip(items, hits, strict=True) if i.key not in known]
         rules = self.rules()
         return [(item, rules.match(item, feed)) for item in items if item.key not in known]

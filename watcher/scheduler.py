@@ -31,7 +31,7 @@ from watcher.notify.deliver import (
     deliver_operator_alerts,
     park_unconfigured,
 )
-from watcher.pipeline import Pipeline, PollReport, parse_pool, utcnow
+from watcher.pipeline import Pipeline, PollReport, RoundWriter, parse_pool, utcnow
 from watcher.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class Daemon:
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}
         self._session: aiohttp.ClientSession | None = None
+        self._writer: RoundWriter | None = None
         self._scheduler: AsyncIOScheduler | None = None
         self._kick = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -101,7 +102,11 @@ class Daemon:
         report = OnceReport()
         with contextlib.ExitStack() as stack:
             # Worth its start-up (~0.5 s) only for a big round.
-            pool = stack.enter_context(parse_pool()) if len(specs) > POOL_FROM else None
+            pool = (
+                stack.enter_context(parse_pool(self.pipeline.rules()))
+                if len(specs) > POOL_FROM
+                else None
+            )
             async with self._new_session() as session:
                 report.polls = await self.pipeline.poll_round(
                     session, [(s, states[s.url].id) for s in specs], pool=pool
@@ -127,6 +132,9 @@ class Daemon:
             loop.add_signal_handler(sig, self.stop)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         self._session = self._new_session()
+        # Polls that fall due together (all of them at start) commit in batches, each whole.
+        self._writer = RoundWriter(self.app.store)
+        await self._writer.__aenter__()
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -152,6 +160,7 @@ class Daemon:
                 await asyncio.wait_for(self._idle.wait(), DRAIN_TIMEOUT)
             except TimeoutError:
                 log.warning("in-flight polls did not finish within %gs", DRAIN_TIMEOUT)
+            await self._writer.__aexit__(None, None, None)  # commits what the polls left
             self._kick.set()
             await deliverer
             self._scheduler.shutdown(wait=False)
@@ -202,7 +211,9 @@ class Daemon:
         self._active += 1
         self._idle.clear()
         try:
-            report = await self.pipeline.poll(self._session, self.specs[url], self.feed_ids[url])
+            report = await self.pipeline.poll(
+                self._session, self.specs[url], self.feed_ids[url], self._writer
+            )
             if report.alerts or report.error:
                 self._kick.set()  # news alerts, or perhaps an operator alert, to send
             if report.next_poll is not None and self._scheduler is not None:

@@ -6,19 +6,20 @@ batch queue their alerts with the rules' noise control exactly as polls committe
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from tests.conftest import Entry, FeedServer, rss, write_config
 from watcher.app import build, load
 from watcher.fetcher import FetchResult, new_session
 from watcher.models import Digest, FeedSpec, Noise, QuietHours
-from watcher.pipeline import Pipeline, PollReport
+from watcher.pipeline import Pipeline, PollReport, RoundWriter
 from watcher.rules.ruleset import RuleSet, RuleSpec, compile_rule
 from watcher.scheduler import POOL_FROM, Daemon
 from watcher.store import Store
@@ -286,3 +287,82 @@ def test_polls_committed_in_one_batch_queue_alerts_with_noise_control_as_polls_c
     finally:
         batched.close()
         alone.close()
+
+
+def test_daemon_polls_that_fall_due_together_commit_together_each_whole(
+    store_url: str, feed_server: FeedServer
+) -> None:
+    urls = _feeds(feed_server, 30)
+    store = Store(store_url)
+    store.migrate()
+    commits = []
+    event.listen(store.engine, "commit", lambda conn: commits.append(conn))
+    try:
+        specs = [FeedSpec(url=u, name=None, interval=300) for u in urls]
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        pipeline = Pipeline(store, lambda: RULES, clock=Clock())
+
+        async def polls() -> list[PollReport]:
+            async with new_session(50) as session, RoundWriter(store) as writer:
+                return await asyncio.gather(
+                    *(pipeline.poll(session, s, ids[s.url], writer) for s in specs)
+                )
+
+        before = len(commits)
+        reports = asyncio.run(polls())
+        assert [r.new_items for r in reports] == [3] * len(urls)
+        assert sum(r.alerts for r in reports) == 3 * len(urls)
+        assert store.count_items(None) == 3 * len(urls)
+        # 30 polls, far fewer transactions: the daemon's start no longer commits feed by feed.
+        assert len(commits) - before < len(urls) // 3
+        states = store.feed_states(list(ids.values()))
+        assert all(s.status == "ok" and s.etag for s in states.values())
+    finally:
+        store.close()
+
+
+def test_a_round_waits_for_a_slow_store_instead_of_holding_every_feeds_items(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.db"
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    try:
+        specs = [
+            FeedSpec(url=f"https://news.example/{i}.xml", name=None, interval=300) for i in range(6)
+        ]
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        pipeline = Pipeline(store, lambda: RULES, clock=Clock())
+        recs = [
+            pipeline.decide(
+                s,
+                ids[s.url],
+                FetchResult(
+                    s.url, status=200, body=rss([Entry(f"{i}-{k}", "Venezuela") for k in range(3)])
+                ),
+                store.feed_state(ids[s.url]),
+            )
+            for i, s in enumerate(specs)
+        ]
+
+        async def go() -> None:
+            async with RoundWriter(store, max_items=3, max_wait=0.05) as writer:
+                blocker = sqlite3.connect(path, isolation_level=None)
+                blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+                done = [writer.commit(recs[0]), writer.commit(recs[1])]  # two batches' worth
+                waiting = asyncio.create_task(writer.room())
+                await asyncio.sleep(0.3)
+                assert not waiting.done()  # the round waits for the store, holding no more
+                blocker.rollback()
+                blocker.close()
+                await asyncio.wait_for(waiting, 20)
+                for rec in recs[2:]:
+                    await writer.room()
+                    done.append(writer.commit(rec))
+                outcomes = await asyncio.gather(*done)
+            assert [o.new_items for o in outcomes] == [3] * len(recs)
+
+        asyncio.run(go())
+        assert store.count_items(None) == 3 * len(recs)
+    finally:
+        store.close()

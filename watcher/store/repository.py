@@ -8,6 +8,7 @@ crash can never leave a hit without its alert queued, nor an alert for an item n
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -287,15 +288,22 @@ class Store:
                     found[r.id] = self._state(r)
         return found
 
+    @functools.cached_property
+    def _known_keys_stmt(self) -> Any:
+        # Built once: building the select per poll cost more than running it.
+        return select(items.c.key).where(
+            items.c.feed_id == bindparam("feed_id"),
+            items.c.key.in_(bindparam("keys", expanding=True)),
+        )
+
     def known_keys(self, feed_id: int, keys: Iterable[str]) -> set[str]:
         """Which of these item keys the feed has already delivered to us."""
         keys = list(keys)
         found: set[str] = set()
         with self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
                 rows = conn.execute(
-                    select(items.c.key).where(items.c.feed_id == feed_id, items.c.key.in_(chunk))
+                    self._known_keys_stmt, {"feed_id": feed_id, "keys": keys[i : i + 500]}
                 )
                 found.update(r.key for r in rows)
         return found
@@ -493,14 +501,18 @@ class Store:
                 index.add(r.item_id, r.story_id, r.seen_at, signature)
         return index
 
-    def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
-        """Insert the poll's items in batches; return the ids of those new to the feed, by key
-        (one statement per batch: per-row statements cost more than the parse)."""
-        stmt = (
+    @functools.cached_property
+    def _insert_items_stmt(self) -> Any:
+        return (
             self._insert(items)
             .on_conflict_do_nothing(index_elements=["feed_id", "key"])
             .returning(items.c.id, items.c.key)
         )
+
+    def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
+        """Insert the poll's items in batches; return the ids of those new to the feed, by key
+        (one statement per batch: per-row statements cost more than the parse)."""
+        stmt = self._insert_items_stmt
         rows = [
             {
                 "feed_id": rec.feed_id,
