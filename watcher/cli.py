@@ -34,8 +34,9 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Third-party loggers can print URLs holding tokens at debug level: keep them at warnings.
-    for noisy in ("apscheduler", "aiohttp", "alembic"):
+    # Third-party loggers can print URLs holding tokens at debug level (urllib3 logs each
+    # request's path: a Slack webhook's path is its secret): keep them at warnings.
+    for noisy in ("apscheduler", "aiohttp", "alembic", "urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # apprise names rejected tokens in its messages: its log reaches nobody directly; watcher
     # reports each failed send itself, with secrets redacted (``notify.channels.redact``).

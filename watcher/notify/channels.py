@@ -114,17 +114,12 @@ class _SlackMrkdwn(NotifySlack):  # type: ignore[no-untyped-call]
         return body
 
 
-# Each channel is one target, sent from the delivery thread that asked: by default apprise
-# starts a pool of worker threads for every notify() call, which cost more CPU than the send.
-_IN_CALLING_THREAD = apprise.AppriseAsset(async_mode=False)
-
-
 def _plugin(url: str) -> Any:
     """apprise's plugin for ``url``; for Slack, the same plugin speaking mrkdwn as it is."""
-    plugin = apprise.Apprise.instantiate(url, asset=_IN_CALLING_THREAD)
+    plugin = apprise.Apprise.instantiate(url)
     if isinstance(plugin, NotifySlack):
         details = url_to_dict(url)  # type: ignore[no-untyped-call]
-        details["asset"] = _IN_CALLING_THREAD
+        details.pop("asset", None)
         plugin = _SlackMrkdwn(**details)  # type: ignore[no-untyped-call]
     return plugin
 
@@ -151,7 +146,7 @@ class Channels:
         self.styles: dict[str, Style] = {}
         by_kind: dict[str, Style] = {}
         for name, url in urls.items():
-            a = apprise.Apprise(asset=_IN_CALLING_THREAD)
+            a = apprise.Apprise()
             plugin = _plugin(url)
             if plugin is None or not a.add(plugin):
                 raise ValueError(f'channel "{name}": apprise refused its URL')

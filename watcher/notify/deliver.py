@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from watcher.models import DeliveryPolicy, PendingAlert
+from watcher.models import DeliveryPolicy, OperatorAlert, PendingAlert
 from watcher.notify.channels import Channels
 from watcher.notify.render import render, render_batch, render_notice
 from watcher.store import Store
@@ -102,26 +102,31 @@ def deliver_operator_alerts(
     sent = failed = 0
     while True:
         due = store.claim_operator_alerts(now, lease, batch)
-        for alert in due:
+        for unit in _operator_messages(due):
+            first = unit[0]
             if channel is None:
-                log.warning("operator alert (no operator_channel set): %s", alert.subject)
-                store.finish_operator_alert(alert.id, now, "no operator_channel configured")
+                for alert in unit:
+                    log.warning("operator alert (no operator_channel set): %s", alert.subject)
+                    store.finish_operator_alert(alert.id, now, "no operator_channel configured")
                 continue
+            subject, body = _operator_text(unit)
             error: str | None = f'operator_channel "{channel}" is not configured'
             asked = 0.0  # the receiver's Retry-After, in seconds
             if channel in channels:
-                notice = render_notice(alert.subject, alert.body, channels.styles[channel])
+                notice = render_notice(subject, body, channels.styles[channel])
                 result = channels.send(channel, notice.title, notice.body, notice.format)
                 error = None if result.ok else result.error or "apprise reported failure"
                 asked = result.retry_after or 0.0
             if error is None:
-                store.finish_operator_alert(alert.id, now, None)
-                sent += 1
-                log.info("operator alert sent to %s: %s", channel, alert.subject)
+                for alert in unit:
+                    store.finish_operator_alert(alert.id, now, None)
+                sent += len(unit)
+                log.info("operator alert sent to %s: %s", channel, subject)
             else:
-                retry_at = now + timedelta(seconds=max(retry_delay(alert.attempts), asked))
-                store.finish_operator_alert(alert.id, now, error, retry_at)
-                failed += 1
+                retry_at = now + timedelta(seconds=max(retry_delay(first.attempts), asked))
+                for alert in unit:
+                    store.finish_operator_alert(alert.id, now, error, retry_at)
+                failed += len(unit)
                 log.warning(
                     "operator alert to %s failed, retry at %s UTC: %s",
                     channel,
@@ -130,6 +135,32 @@ def deliver_operator_alerts(
                 )
         if len(due) < batch:
             return DeliveryReport(sent, failed)
+
+
+LISTED_FAILURES = 20  # alerts given up named in full in one operator message; the rest counted
+
+
+def _operator_messages(due: list[OperatorAlert]) -> list[list[OperatorAlert]]:
+    """The claimed operator alerts as messages: alerts given up (``alert-failed``) that are due
+    together go out as one message, so that a channel refusing 500 queued alerts (a deleted
+    webhook) tells the operator once, not 500 times; every other kind goes alone."""
+    given_up = [a for a in due if a.kind == "alert-failed"]
+    units = [[a] for a in due if a.kind != "alert-failed"]
+    return [*units, given_up] if len(given_up) > 1 else [[a] for a in due]
+
+
+def _operator_text(unit: list[OperatorAlert]) -> tuple[str, str]:
+    """Subject and body of one operator message (one alert, or several given up)."""
+    if len(unit) == 1:
+        return unit[0].subject, unit[0].body
+    listed = "\n\n".join(a.body for a in unit[:LISTED_FAILURES])
+    more = len(unit) - LISTED_FAILURES
+    tail = (
+        f"\n\n... and {more} more alerts given up: `watcher alerts --status failed` lists them all."
+        if more > 0
+        else ""
+    )
+    return f"watcher: {len(unit)} alerts failed for good", listed + tail
 
 
 def park_unconfigured(
