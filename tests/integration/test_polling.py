@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import VENEZUELA_RULES as RULES
 from tests.conftest import Entry, FeedServer, free_port, rss, write_config
 from watcher.app import build, load
-from watcher.fetcher import new_session
+from watcher.fetcher import fetch, new_session
 from watcher.health import HealthPolicy
 from watcher.pipeline import Pipeline, PollReport
 from watcher.scheduler import Daemon
@@ -381,3 +381,25 @@ def test_compressed_responses_are_offered_and_decoded(
     assert report.error is None and report.new_items == 1
     offered = feed_server.requests[0][1]["Accept-Encoding"]
     assert {"gzip", "deflate", "br"} <= {e.strip() for e in offered.split(",")}
+
+
+def test_cookies_a_feed_sets_are_never_sent_back(feed_server: FeedServer) -> None:
+    """A feed reader keeps no cookies: within the daemon's one HTTP session a publisher cannot
+    follow the poller from request to request, nor one feed's cookie reach another."""
+    url = feed_server.set(
+        "/f.xml",
+        rss([Entry("a", "Venezuela")]),
+        headers={"Set-Cookie": "visitor=abc123; Path=/"},
+    )
+    other = feed_server.set("/g.xml", rss([Entry("b", "Caracas")]))
+    # by name: a cookie jar ignores cookies set by a bare IP address
+    url, other = (u.replace("127.0.0.1", "localhost") for u in (url, other))
+
+    async def go() -> None:
+        async with new_session() as session:  # one session, as the daemon keeps
+            for target in (url, url, other):
+                assert (await fetch(session, target)).error is None
+
+    asyncio.run(go())
+    assert len(feed_server.requests) == 3
+    assert all("Cookie" not in headers for _, headers in feed_server.requests)
