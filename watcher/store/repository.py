@@ -445,9 +445,10 @@ class Store:
         story_rows: list[dict[str, Any]],
     ) -> int | None:
         """The story this item belongs to: an earlier item's, when one seen within the window
-        is a copy of it, else its own id; its signature and story are added to ``story_rows``
-        (stored in the poll's transaction). None when the item is too short to tell (a title
-        alone), or when grouping fails: the item then alerts on its own, never lost for it."""
+        is a copy of it (another feed's, headlines sharing a word: ``StoryIndex.find``), else
+        its own id; its signature and story are added to ``story_rows`` (stored in the poll's
+        transaction). None when the item is too short to tell (a title alone), or when
+        grouping fails: the item then alerts on its own, never lost for it."""
         from watcher.stories import story_text, to_bytes
 
         assert rec.stories is not None
@@ -456,7 +457,7 @@ class Store:
             signature = index.sign(story_text(item.title, item.summary, item.content))
             if signature is None:
                 return None
-            match = index.find(signature, since)
+            match = index.find(signature, rec.feed_id, item.title, since)
             data = to_bytes(signature)
         except Exception:
             log.exception("story grouping failed for %r; it is alerted on its own", item.title)
@@ -465,7 +466,7 @@ class Store:
         story_rows.append(
             {"item_id": item_id, "story_id": story, "seen_at": rec.polled_at, "signature": data}
         )
-        index.add(item_id, story, rec.polled_at, signature)
+        index.add(item_id, story, rec.polled_at, signature, rec.feed_id, item.title)
         # Our own rows need no reading back (on SQLite the write lock is ours: no other process
         # can store a row in between; on PostgreSQL see ARCHITECTURE.md).
         self._stories_seen = max(self._stories_seen, item_id)
@@ -491,14 +492,15 @@ class Store:
             self._stories = None
             return None
         rows = conn.execute(
-            select(story_items)
+            select(story_items, items.c.feed_id, items.c.title)
+            .join(items, items.c.id == story_items.c.item_id)
             .where(story_items.c.item_id > self._stories_seen, story_items.c.seen_at >= since)
             .order_by(story_items.c.item_id)
         )
         for r in rows:
             self._stories_seen = max(self._stories_seen, r.item_id)
             if r.item_id not in index and (signature := from_bytes(r.signature)) is not None:
-                index.add(r.item_id, r.story_id, r.seen_at, signature)
+                index.add(r.item_id, r.story_id, r.seen_at, signature, r.feed_id, r.title)
         return index
 
     @functools.cached_property
