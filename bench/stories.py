@@ -96,18 +96,29 @@ def items(rng: random.Random) -> list[str]:
 
 
 def edit(text: str, vocabulary: list[str], rng: random.Random) -> str:
-    """``text`` with 2 to 5 words replaced, deleted, or inserted."""
-    tokens = _WORD.findall(text)
-    for _ in range(rng.randint(2, 5)):
+    """``text`` with 2 to 5 words replaced, deleted, or inserted (its title stays its first
+    line: ``find`` compares titles)."""
+    title, _, rest = text.partition("\n")
+    tokens = [*_WORD.findall(title), "\n", *_WORD.findall(rest)]
+    edits = rng.randint(2, 5)
+    while edits:
         i = rng.randrange(len(tokens))
         kind = rng.choice(("replace", "delete", "insert"))
+        if tokens[i] == "\n" and kind != "insert":
+            continue
+        edits -= 1
         if kind == "replace":
             tokens[i] = rng.choice(vocabulary)
-        elif kind == "delete" and len(tokens) > 1:
+        elif kind == "delete" and len(tokens) > 2:
             del tokens[i]
         else:
             tokens.insert(i, rng.choice(vocabulary))
-    return " ".join(tokens)
+    cut = tokens.index("\n")
+    return " ".join(tokens[:cut]) + "\n" + " ".join(tokens[cut + 1 :])
+
+
+def _title(text: str) -> str:
+    return text.partition("\n")[0]
 
 
 def run(texts: list[str], copies: list[str], shingle: tuple[int, ...]) -> dict[str, float]:
@@ -121,15 +132,16 @@ def run(texts: list[str], copies: list[str], shingle: tuple[int, ...]) -> dict[s
         signed.append(signature)
         if signature is None:
             continue
-        match = index.find(signature)
-        index.add(key, match.story if match else key, now, signature)
+        # Each item from a feed of its own: a copy is only ever found in another feed.
+        match = index.find(signature, key, _title(text))
+        index.add(key, match.story if match else key, now, signature, key, _title(text))
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     # A restart: the index rebuilt from the stored signatures, as the store reads them back.
     stored = [(key, to_bytes(sig)) for key, sig in enumerate(signed) if sig is not None]
     rebuild = time.perf_counter()
     again = StoryIndex()
     for key, data in stored:
-        again.add(key, key, now, from_bytes(data))
+        again.add(key, key, now, from_bytes(data), key, _title(texts[key]))
     rebuild = time.perf_counter() - rebuild
     # Recall: a copy's best match is its own original.
     found = total = 0
@@ -138,7 +150,7 @@ def run(texts: list[str], copies: list[str], shingle: tuple[int, ...]) -> dict[s
             continue
         total += 1
         signature = index.sign(copy)
-        match = index.find(signature) if signature is not None else None
+        match = index.find(signature, -1, _title(copy)) if signature is not None else None
         found += match is not None and match.key == key
     # False pairs: an item matching any other item (look-ups against everything but itself).
     false_pairs = 0
@@ -167,13 +179,17 @@ def store_cost(texts: list[str], grouping: bool, per_poll: int = 50) -> tuple[fl
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(f"sqlite:///{tmp}/w.db")
         store.migrate()
-        spec = FeedSpec("https://bench.example/f.xml", "Bench", 300.0)
-        feed_id = store.sync_feeds([spec])[spec.url].id
+        # Polls from 8 feeds in turn: copies are looked for in the other feeds.
+        specs = [FeedSpec(f"https://bench.example/{n}.xml", f"Bench {n}", 300.0) for n in range(8)]
+        states = store.sync_feeds(specs)
+        feed_ids = [states[spec.url].id for spec in specs]
+        feed_id = feed_ids[0]
         now = datetime.now(UTC)
         hit = [RuleHit("r", "Rule", ("Maduro",), ("desk",))]
         recs = []
         for start in range(0, len(texts), per_poll):
-            rec = PollRecord(feed_id=feed_id, polled_at=now, next_poll=now, stories=policy)
+            feed = feed_ids[start // per_poll % len(feed_ids)]
+            rec = PollRecord(feed_id=feed, polled_at=now, next_poll=now, stories=policy)
             for i, text in enumerate(texts[start : start + per_poll], start):
                 title, _, summary = text.partition("\n")
                 link = f"https://bench.example/{i}"

@@ -422,31 +422,60 @@ def alerts_retry(ctx: click.Context, alert_id: int | None, all_failed: bool) -> 
     """Queue a failed alert (or --all-failed) to be sent again now, with fresh attempts.
 
     A running daemon sends it on its next delivery pass (within seconds); or run
-    `watcher run --once`. A sent alert is never re-sent.
+    `watcher run --once`. Only a failed alert is re-queued: a pending one is left as it
+    is (held for quiet hours, a digest, an hourly summary or a story hold, waiting to retry,
+    or being sent) and a sent one is never re-sent; both exit 1 saying why.
     """
     if (alert_id is None) == (not all_failed):
         raise click.UsageError("give an alert ID (see `watcher alerts`) or --all-failed, not both")
     store = _open(_settings(ctx), full=False)
     try:
         ids = store.requeue(None if all_failed else [alert_id or 0], datetime.now(UTC))
-        status = store.alert_status(alert_id) if alert_id is not None else None
-        carrier = store.grouped_into(alert_id) if alert_id is not None else None
+        view = store.alert_view(alert_id) if alert_id is not None and not ids else None
     finally:
         store.close()
     if all_failed:
         click.echo(f"re-queued {len(ids)} failed alerts" + (f": {_ids(ids)}" if ids else ""))
         return
-    if status is None:
+    if ids:
+        click.echo(f"re-queued alert {alert_id}")
+        return
+    if view is None:
         _fail(f"no alert has id {alert_id}; `watcher alerts` lists them", 1)
-    if not ids and status == "grouped":
+    if view.status == "grouped":
         _fail(
-            f"alert {alert_id} is a copy grouped into alert {carrier} (same story); "
-            f"retry that one: `watcher alerts retry {carrier}`",
+            f"alert {alert_id} is a copy grouped into alert {view.grouped_into} (same story); "
+            f"retry that one: `watcher alerts retry {view.grouped_into}`",
             1,
         )
-    if not ids:
-        _fail(f"alert {alert_id} was already sent; nothing to retry", 1)
-    click.echo(f"re-queued alert {alert_id}")
+    only = "`watcher alerts retry` only re-queues failed alerts"
+    if view.status == "pending":
+        _fail(
+            f"alert {alert_id} is pending ({_why_pending(view)}): it will be sent then, so "
+            f"nothing was changed; {only}",
+            1,
+        )
+    _fail(
+        f"alert {alert_id} was already sent; nothing to retry (sent {_short(view.sent_at)} "
+        f"UTC; sending it again would be a duplicate); {only}",
+        1,
+    )
+
+
+def _why_pending(a: AlertView) -> str:
+    """When a pending alert goes out and what it waits for, for ``alerts retry``."""
+    now = datetime.now(UTC)
+    due = a.next_attempt
+    when = (
+        "due now: the next delivery pass sends it, or is sending it"
+        if due is None or due <= now
+        else f"next attempt at {_short(due)} UTC"
+    )
+    if a.attempts:
+        return f"{when}; attempt {a.attempts} failed: {a.last_error or 'no reason given'}"
+    if a.held:
+        return f"{when}; held: {a.held}"
+    return f"{when}; being sent now, or waiting for its channel" if due and due > now else when
 
 
 def _ids(ids: Sequence[int]) -> str:

@@ -9,12 +9,20 @@ signature, and an LSH index finds the candidates without comparing an item with 
 The permutations are built once and shared by every signature: building them per item costs
 more than the signing itself.
 
+Words in common are not enough: a feed's items can share a footer ("Read the full story on our
+site. Subscribe to our newsletter ...") longer than their headlines, and then two of its stories
+overlap as much as two copies do. So a copy must come from another feed (the issue's "the same
+story from several outlets": one outlet does not carry a story twice), and its headline must
+share a word with the earlier item's (stop words aside), which keeps an aggregator that carries
+one publisher's items, footer and all, from grouping that publisher's different stories.
+
 This module holds no database and no clock: the store feeds it what it stored (a signature, the
 story it belongs to, when it was seen) and asks it for the nearest earlier copy.
 """
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections import deque
 from dataclasses import dataclass
@@ -46,6 +54,38 @@ def story_text(title: str, summary: str, content: str) -> str:
     return f"{title}\n{summary or content}"
 
 
+# Words that tell nothing of a headline's story, in the languages of the feeds we know
+# (folded: no case, no accents). Two headlines sharing only these share no word. Not here:
+# words that are also names ("us" for US, "who" for WHO).
+STOP_WORDS = frozenset(
+    """
+    a about after against all also an and are as at be been before but by can could did do
+    does for from had has have he her his how i if in into is it its more new no not now of on
+    or our out over says she so than that the their them then there they this to up was we
+    were what when which will with would you your
+    al como con de del el en es la las lo los mas no para por que se su sus un una y
+    au aux avec ce dans des du elle est et il le les ne ou par pas pour qui sa ses sur une
+    auf aus bei das dem den der des die ein eine einen im ist mit nach nicht sich und von
+    zu zum zur
+    ao com da das do dos em na nas no nos os um uma
+    che di gli il nel per
+    """.split()
+)
+# Scripts written without spaces between words: a "word" there is a whole run of text, so two
+# headlines of one story need share none; their titles are not compared.
+_UNSPACED = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+
+
+def title_words(title: str) -> frozenset[str]:
+    """The words of a headline that can tell its story (folded, stop words left out); empty
+    when it has none or is written in a script without spaces: then it is not compared."""
+    if _UNSPACED.search(title):
+        return frozenset()
+    return frozenset(words(title)).difference(STOP_WORDS)
+
+
 def shingles(text: str) -> set[bytes]:
     """The word pairs of a text's first ``MAX_WORDS`` words, folded (case, accents) as the
     rules fold them; empty when the text has fewer than ``MIN_WORDS`` words."""
@@ -71,6 +111,8 @@ class _Entry:
     story: int
     seen_at: datetime
     signature: Any  # LeanMinHash
+    feed: int  # the store's id of the item's feed
+    title: frozenset[str]  # ``title_words`` of its headline
 
 
 class StoryIndex:
@@ -111,14 +153,21 @@ class StoryIndex:
         m.update_batch(found)
         return LeanMinHash(m)
 
-    def find(self, signature: Any, since: datetime | None = None) -> Match | None:
+    def find(
+        self, signature: Any, feed: int, title: str, since: datetime | None = None
+    ) -> Match | None:
         """The indexed item most like ``signature`` (at least ``THRESHOLD``) seen at or after
-        ``since``; ties go to the earliest. The LSH gives candidates; each is checked against
-        its signature, so a pair the bands let through by chance is not taken."""
+        ``since``, from another feed than ``feed`` and with a headline sharing a word with
+        ``title`` (when both have words to compare); ties go to the earliest. The LSH gives
+        candidates; each is checked against its signature, so a pair the bands let through by
+        chance is not taken."""
         best: Match | None = None
+        heading = title_words(title)
         for key in self._lsh.query(signature):
             entry = self._entries[key]
-            if since is not None and entry.seen_at < since:
+            if entry.feed == feed or (since is not None and entry.seen_at < since):
+                continue
+            if heading and entry.title and heading.isdisjoint(entry.title):
                 continue
             similarity = float(signature.jaccard(entry.signature))
             if similarity < THRESHOLD:
@@ -131,11 +180,14 @@ class StoryIndex:
                 best = Match(key, entry.story, similarity)
         return best
 
-    def add(self, key: int, story: int, seen_at: datetime, signature: Any) -> None:
-        """Index an item (a key already indexed is left as it is)."""
+    def add(
+        self, key: int, story: int, seen_at: datetime, signature: Any, feed: int, title: str
+    ) -> None:
+        """Index an item of ``feed`` headed ``title`` (a key already indexed is left as it
+        is)."""
         if key in self._entries:
             return
-        self._entries[key] = _Entry(story, seen_at, signature)
+        self._entries[key] = _Entry(story, seen_at, signature, feed, title_words(title))
         self._lsh.insert(key, signature, check_duplication=False)
         self._order.append((seen_at, key))
 

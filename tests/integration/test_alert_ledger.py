@@ -385,3 +385,78 @@ def test_an_alert_given_up_is_told_once_to_the_operator_channel(
     finally:
         app.close()
     assert kinds == [("alert-failed", "sent")] * 2
+
+
+DIGEST_RULES = """
+rules:
+  - id: venezuela
+    title: Venezuela
+    query: 'Venezuela*'
+    notify: [desk]
+    digest: daily@08:00
+"""
+
+
+def test_retry_leaves_an_alert_held_for_a_digest_where_it_is(
+    make_app: Callable[..., App], webhook: WebhookReceiver
+) -> None:
+    app = make_app(
+        {"desk": f"json://127.0.0.1:{webhook.port}/desk"},
+        ["Venezuela one", "Venezuela two"],
+        rules=DIGEST_RULES,
+    )
+    config = app.settings.config_path
+    before = ledger(config)
+    member = before[0]
+    assert member["status"] == "pending" and "digest" in str(member["held"])
+
+    code, out, err = run_cli(config, "alerts", "retry", str(member["id"]))
+    assert code == 1 and out == "", err
+    assert f"alert {member['id']} is pending (next attempt at " in err
+    assert f"held: {member['held']}" in err
+    assert "nothing was changed" in err
+    assert "`watcher alerts retry` only re-queues failed alerts" in err
+    assert ledger(config) == before  # not due now, attempts and hold as they were
+    # The digest member does not go out alone now: nothing is sent until the digest.
+    assert deliver_due(app.store, app.channels, utcnow()).sent == 0
+    assert webhook.received == []
+
+
+def test_retry_does_not_reset_the_attempts_of_an_alert_waiting_to_retry(
+    make_app: Callable[..., App], webhook: WebhookReceiver
+) -> None:
+    webhook.status = 500
+    app = make_app({"desk": f"json://127.0.0.1:{webhook.port}/desk"}, ["Venezuela story"])
+    config = app.settings.config_path
+    policy = DeliveryPolicy(max_attempts=2)
+    now = utcnow()
+    assert deliver_due(app.store, app.channels, now, policy).failed == 1
+    (row,) = ledger(config)
+    assert row["status"] == "pending" and row["attempts"] == 1
+
+    code, _, err = run_cli(config, "alerts", "retry", str(row["id"]))
+    assert code == 1
+    assert f"alert {row['id']} is pending" in err and "attempt 1 failed" in err
+    assert "error=500" in err and "nothing was changed" in err
+    assert ledger(config) == [row]
+    # max_attempts still counts from the first attempt: the second failure gives up.
+    report = deliver_due(app.store, app.channels, now + timedelta(hours=2), policy)
+    assert (report.failed, report.gave_up) == (1, 1)
+    assert len(webhook.log) == 2
+
+
+def test_retry_of_an_alert_being_sent_does_not_let_another_sender_send_it_too(
+    make_app: Callable[..., App], webhook: WebhookReceiver
+) -> None:
+    app = make_app({"desk": f"json://127.0.0.1:{webhook.port}/desk"}, ["Venezuela story"])
+    config = app.settings.config_path
+    now = utcnow()
+    lease = timedelta(seconds=app.settings.delivery.lease)
+    (claimed,) = app.store.claim_due_alerts(now, lease)  # a sender is sending it right now
+
+    code, _, err = run_cli(config, "alerts", "retry", str(claimed.id))
+    assert code == 1 and f"alert {claimed.id} is pending" in err
+    # A second sender (`run --once` beside the daemon) finds nothing to claim.
+    assert app.store.claim_due_alerts(now, lease) == []
+    (row,) = ledger(config)
+    assert row["status"] == "pending" and row["attempts"] == 0

@@ -494,3 +494,69 @@ def test_a_channel_only_the_copys_rules_reach_gets_its_own_alert(
     assert mail["Subject"] == DAILY.title
     by_channel = {(r["channel"], r["status"]) for r in desk.ledger()}
     assert by_channel == {("desk", "sent"), ("desk", "grouped"), ("mail", "sent")}
+
+
+# A feed whose summaries are all its footer: the words two of its items share are the footer's,
+# not a story's.
+FOOTER = (
+    "Read the full story on our site. Subscribe to our newsletter for the day's top business "
+    "news, delivered to your inbox every morning. Follow us on social media for the latest "
+    "updates, and download our app to get alerts on breaking stories as they happen."
+)
+RECALL = Entry("b1", "Acme recalls cars", FOOTER, link="https://biz.example/acme-recall")
+RESIGNS = Entry("b2", "Globex CEO resigns", FOOTER, link="https://biz.example/globex-ceo")
+MERGER = Entry("b3", "Initech and Hooli agree merger", FOOTER, link="https://biz.example/merger")
+BUSINESS = """
+rules:
+  - id: companies
+    title: Companies
+    query: 'Acme OR Globex OR Initech'
+    notify: [desk]
+"""
+
+
+def test_one_feeds_stories_sharing_its_footer_each_get_their_own_alert(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    desk = make_desk(rules=BUSINESS)
+    desk.publish("Daily", RECALL)
+    desk.poll("Daily")
+    assert desk.at(T0) == 1
+    # Later, two more stories from the same feed over the same footer: each is news of its own,
+    # not a copy of the one already sent (nor of each other).
+    desk.now = T0 + timedelta(minutes=30)
+    desk.publish("Daily", RECALL, RESIGNS, MERGER)
+    desk.poll("Daily")
+    assert desk.at(desk.now) == 2
+    titles = sorted(m["title"] for m in messages(webhook))
+    assert titles == sorted([RECALL.title, RESIGNS.title, MERGER.title])
+    assert all("Also reported by" not in m["message"] for m in messages(webhook))
+    assert {r["status"] for r in desk.ledger()} == {"sent"}
+
+
+def test_stories_from_two_feeds_sharing_only_a_footer_are_not_grouped(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    # An aggregator carries one publisher's items, footer and all: its item is a copy only when
+    # the headlines have a word in common.
+    desk = make_desk({"hold": "5m"}, rules=BUSINESS)
+    desk.publish("Wire", RECALL)
+    desk.poll("Wire")
+    desk.now = T0 + timedelta(minutes=1)
+    aggregated_recall = Entry(
+        "a1", "Acme recalls 40,000 cars", FOOTER, link="https://agg.example/1"
+    )
+    aggregated_ceo = Entry("a2", "Globex CEO resigns", FOOTER, link="https://agg.example/2")
+    desk.publish("Daily", aggregated_recall, aggregated_ceo)
+    desk.poll("Daily")
+    assert desk.at(T0 + timedelta(minutes=6)) == 2
+    by_title = {m["title"]: m["message"] for m in messages(webhook)}
+    assert sorted(by_title) == sorted([RECALL.title, aggregated_ceo.title])
+    assert aggregated_recall.link in by_title[RECALL.title]  # type: ignore[operator]
+    assert "Also reported by" not in by_title[aggregated_ceo.title]
+    statuses = {r["title"]: r["status"] for r in desk.ledger()}
+    assert statuses == {
+        RECALL.title: "sent",
+        aggregated_recall.title: "grouped",
+        aggregated_ceo.title: "sent",
+    }

@@ -445,9 +445,10 @@ class Store:
         story_rows: list[dict[str, Any]],
     ) -> int | None:
         """The story this item belongs to: an earlier item's, when one seen within the window
-        is a copy of it, else its own id; its signature and story are added to ``story_rows``
-        (stored in the poll's transaction). None when the item is too short to tell (a title
-        alone), or when grouping fails: the item then alerts on its own, never lost for it."""
+        is a copy of it (another feed's, headlines sharing a word: ``StoryIndex.find``), else
+        its own id; its signature and story are added to ``story_rows`` (stored in the poll's
+        transaction). None when the item is too short to tell (a title alone), or when
+        grouping fails: the item then alerts on its own, never lost for it."""
         from watcher.stories import story_text, to_bytes
 
         assert rec.stories is not None
@@ -456,7 +457,7 @@ class Store:
             signature = index.sign(story_text(item.title, item.summary, item.content))
             if signature is None:
                 return None
-            match = index.find(signature, since)
+            match = index.find(signature, rec.feed_id, item.title, since)
             data = to_bytes(signature)
         except Exception:
             log.exception("story grouping failed for %r; it is alerted on its own", item.title)
@@ -465,7 +466,7 @@ class Store:
         story_rows.append(
             {"item_id": item_id, "story_id": story, "seen_at": rec.polled_at, "signature": data}
         )
-        index.add(item_id, story, rec.polled_at, signature)
+        index.add(item_id, story, rec.polled_at, signature, rec.feed_id, item.title)
         # Our own rows need no reading back (on SQLite the write lock is ours: no other process
         # can store a row in between; on PostgreSQL see ARCHITECTURE.md).
         self._stories_seen = max(self._stories_seen, item_id)
@@ -491,14 +492,15 @@ class Store:
             self._stories = None
             return None
         rows = conn.execute(
-            select(story_items)
+            select(story_items, items.c.feed_id, items.c.title)
+            .join(items, items.c.id == story_items.c.item_id)
             .where(story_items.c.item_id > self._stories_seen, story_items.c.seen_at >= since)
             .order_by(story_items.c.item_id)
         )
         for r in rows:
             self._stories_seen = max(self._stories_seen, r.item_id)
             if r.item_id not in index and (signature := from_bytes(r.signature)) is not None:
-                index.add(r.item_id, r.story_id, r.seen_at, signature)
+                index.add(r.item_id, r.story_id, r.seen_at, signature, r.feed_id, r.title)
         return index
 
     @functools.cached_property
@@ -1030,40 +1032,28 @@ class Store:
 
     def requeue(self, alert_ids: Sequence[int] | None, now: datetime) -> list[int]:
         """Make failed alerts (``None``: every failed one) pending and due now, with a fresh
-        count of attempts; the given ids may also be pending (then due now). Returns the ids
-        re-queued; a sent alert is never re-queued (that would be a duplicate)."""
-        cond = (
-            deliveries.c.status == "failed"
-            if alert_ids is None
-            else and_(
-                deliveries.c.id.in_(list(alert_ids)),
-                deliveries.c.status.in_(["failed", "pending"]),
-            )
-        )
+        count of attempts. Returns the ids re-queued. Only a failed alert is: a pending one is
+        held on purpose (quiet hours, a digest, a summary, a story hold), waiting out a backoff
+        that counts towards its attempts, or under a sender's lease (re-queueing it would let
+        a second sender send it too); a sent one would be a duplicate."""
+        cond = deliveries.c.status == "failed"
+        if alert_ids is not None:
+            cond = and_(cond, deliveries.c.id.in_(list(alert_ids)))
         with self.engine.begin() as conn:
-            ids = list(conn.execute(select(deliveries.c.id).where(cond)).scalars())
-            if ids:
+            ids = list(
                 conn.execute(
                     update(deliveries)
-                    .where(deliveries.c.id.in_(ids))
+                    .where(cond)
                     .values(status="pending", attempts=0, next_attempt=now)
-                )
+                    .returning(deliveries.c.id)
+                ).scalars()
+            )
         return sorted(ids)
 
-    def grouped_into(self, alert_id: int) -> int | None:
-        """The alert that carries the story a grouped alert was folded into, if it was."""
-        with self.engine.connect() as conn:
-            carrier = conn.execute(
-                select(deliveries.c.grouped_into).where(deliveries.c.id == alert_id)
-            ).scalar()
-        return None if carrier is None else int(carrier)
-
-    def alert_status(self, alert_id: int) -> str | None:
-        with self.engine.connect() as conn:
-            status = conn.execute(
-                select(deliveries.c.status).where(deliveries.c.id == alert_id)
-            ).scalar()
-        return None if status is None else str(status)
+    def alert_view(self, alert_id: int) -> AlertView | None:
+        """One row of the ledger, as ``alert_views`` shows it; None when there is no such id."""
+        found = self._alert_views(deliveries.c.id == alert_id, 1)
+        return found[0] if found else None
 
     def pending_count(self) -> int:
         with self.engine.connect() as conn:
@@ -1105,11 +1095,14 @@ class Store:
 
     def alert_views(self, status: str | None, limit: int) -> list[AlertView]:
         """The delivery ledger, newest first; ``limit`` 0 means all."""
+        return self._alert_views(None if status is None else deliveries.c.status == status, limit)
+
+    def _alert_views(self, cond: Any, limit: int) -> list[AlertView]:
         query = _with_article(select(deliveries), deliveries.c.item_id).order_by(
             deliveries.c.created_at.desc(), deliveries.c.id.desc()
         )
-        if status is not None:
-            query = query.where(deliveries.c.status == status)
+        if cond is not None:
+            query = query.where(cond)
         if limit:
             query = query.limit(limit)
         with self.engine.connect() as conn:
