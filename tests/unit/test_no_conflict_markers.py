@@ -1,0 +1,34 @@
+"""No file of the project holds a merge's conflict markers: a README or a config that shows
+both sides of a merge misleads whoever reads it, and Python code with them does not run."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKER = re.compile(r"^(<{7} |>{7} |={7}$)", re.MULTILINE)
+SKIP = {".git", ".venv", ".ci", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+
+
+TEXT = {".py", ".md", ".yaml", ".yml", ".toml", ".j2", ".txt", ".cfg", ""}
+
+
+def project_files() -> list[Path]:
+    found = []
+    for top, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIP and not d.endswith(".egg-info")]
+        found += [Path(top, n) for n in names if Path(n).suffix in TEXT]
+    return found
+
+
+def test_no_file_holds_merge_conflict_markers() -> None:
+    files = project_files()
+    assert any(p.name == "README.md" for p in files)  # the walk sees the project
+    marked = [
+        str(p.relative_to(ROOT))
+        for p in files
+        if MARKER.search(p.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert marked == []
