@@ -321,7 +321,7 @@ rules:
 def write_config(
     root: Path,
     feeds: list[dict[str, Any]],
-    channels: dict[str, str],
+    channels: dict[str, Any],  # name -> URL, or {url: ..., digest: ...} (a channel's noise)
     rules: str,
     extra: str = "",
     more: dict[str, Any] | None = None,

@@ -54,7 +54,8 @@ class QuietHours:
 
 @dataclass(frozen=True)
 class Noise:
-    """A rule's noise control, as its rules file sets it; the default sends every alert now."""
+    """Noise control, as a rule (rules file) or a channel (config) sets it; the default sends
+    every alert now. ``urgent`` is a rule's only: a channel has no severity."""
 
     digest: Digest | None = None
     max_per_hour: int | None = None

@@ -1,18 +1,19 @@
 """Noise control: when an alert may go out, given its rules' digest, quiet hours and urgency.
 
-Pure functions of the rules, ``now`` and the config's time zone, so that a test can walk a day
-in a second. The store applies the result when it queues an alert (and counts ``max_per_hour``,
-which needs the ledger); delivery sends what is due, one message per batch.
+A channel may set the same keys for every alert sent to it; ``effective`` folds them under a
+rule's own. Pure functions of the rules, ``now`` and the config's time zone, so that a test can
+walk a day in a second. The store applies the result when it queues an alert (and counts
+``max_per_hour``, which needs the ledger); delivery sends what is due, one message per batch.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from watcher.models import Digest, QuietHours, RuleHit
+from watcher.models import Digest, Noise, QuietHours, RuleHit
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = r"([01]?\d|2[0-3]):([0-5]\d)"
@@ -52,6 +53,17 @@ def parse_quiet_hours(text: str) -> QuietHours:
     if start == end:
         raise ValueError(f"{text!r} starts and ends at the same time; give a window")
     return QuietHours(start, end)
+
+
+def effective(rule: Noise, channel: Noise) -> Noise:
+    """A rule's noise on one channel: each key the rule leaves unset is taken from the
+    channel's, so a rule's own digest, limit or quiet hours (and urgency) win for its alerts."""
+    return replace(
+        rule,
+        digest=rule.digest if rule.digest is not None else channel.digest,
+        max_per_hour=rule.max_per_hour if rule.max_per_hour is not None else channel.max_per_hour,
+        quiet_hours=rule.quiet_hours if rule.quiet_hours is not None else channel.quiet_hours,
+    )
 
 
 def _at(day: date, at: time, tz: tzinfo) -> datetime:

@@ -18,7 +18,7 @@ import logging
 import multiprocessing
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -29,7 +29,7 @@ import aiohttp
 from watcher import cadence
 from watcher.fetcher import FetchResult, fetch, is_file
 from watcher.health import HealthPolicy, next_notice
-from watcher.models import FeedSpec, FeedState, Item, RuleHit, StoryPolicy
+from watcher.models import FeedSpec, FeedState, Item, Noise, RuleHit, StoryPolicy
 from watcher.parser import ParsedFeed, parse_feed
 from watcher.rules.ruleset import RuleSet
 from watcher.store import PollOutcome, PollRecord, Store
@@ -245,6 +245,7 @@ class Pipeline:
         rng: random.Random | None = None,
         timezone: Callable[[], tzinfo] = lambda: UTC,
         stories: Callable[[], StoryPolicy | None] = lambda: None,
+        channel_noise: Callable[[], Mapping[str, Noise]] = dict,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -254,6 +255,7 @@ class Pipeline:
         self.network = NetworkWatch()
         self.timezone = timezone  # the config's clock, read at each poll like the rules
         self.stories = stories  # story grouping (None: off), read at each poll too
+        self.channel_noise = channel_noise  # the channels' noise control, read at each poll too
 
     async def poll(
         self,
@@ -416,6 +418,7 @@ class Pipeline:
             next_poll=None,
             timezone=self.timezone(),
             stories=self.stories(),
+            channel_noise=self.channel_noise(),
         )
         ttl = state.ttl
         if fetched.status == 410:

@@ -75,6 +75,7 @@ class Daemon:
             policy=lambda: HealthPolicy(alert_after=self.settings.alert_after),
             timezone=lambda: self.settings.timezone,
             stories=lambda: self.settings.stories,
+            channel_noise=lambda: self.settings.channel_noise,
         )
         self.feed_ids: dict[str, int] = {}
         self.specs: dict[str, FeedSpec] = {}

@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError
 
 from watcher.durations import parse_duration
 from watcher.errors import ConfigError, Problem, QuerySyntaxError
-from watcher.models import DeliveryPolicy, FeedSpec, Noise, StoryPolicy
+from watcher.models import DeliveryPolicy, Digest, FeedSpec, Noise, QuietHours, StoryPolicy
 from watcher.noise import parse_digest, parse_quiet_hours
 from watcher.rules.ruleset import (
     AliasTable,
@@ -127,6 +127,15 @@ class _Stories(_Strict):
     hold: Annotated[float, BeforeValidator(_hold)] = StoryPolicy.hold
 
 
+class _Channel(_Strict):
+    """A channel written as a mapping: its URL and the noise control for every alert to it."""
+
+    url: str | None = None
+    digest: str | None = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+    quiet_hours: str | None = None
+
+
 class _Config(_Strict):
     database: str = "sqlite:///watcher.db"
     defaults: _Defaults = _Defaults()
@@ -134,7 +143,7 @@ class _Config(_Strict):
     stories: _Stories = _Stories()
     timezone: str = "UTC"
     feeds: list[Any] = []  # each validated on its own, so one bad feed hides no other problem
-    channels: dict[str, str | None] = {}
+    channels: dict[str, Any] = {}  # name -> URL, or a _Channel mapping; each checked on its own
     rules: str = "rules/"
     operator_channel: str | None = None
     templates: _Templates = _Templates()
@@ -185,6 +194,8 @@ class Settings:
     templates: Mapping[str, Mapping[str, Path]] = field(default_factory=dict)
     template_files: tuple[Path, ...] = ()  # watched for changes, like the rules files
     stories: StoryPolicy = field(default_factory=StoryPolicy)  # story grouping
+    # channel name -> the noise control its config entry sets (only channels that set some)
+    channel_noise: Mapping[str, Noise] = field(default_factory=dict)
 
 
 def config_path_from(cli_value: str | None) -> Path:
@@ -374,20 +385,55 @@ def _feed_specs(
     return tuple(specs)
 
 
+def _channel_noise(
+    name: str, raw: Any, line: int, display: str, problems: list[Problem]
+) -> tuple[str | None, int, Noise | None]:
+    """A channel's URL (before ``${ENV}``) with its line, and its noise control (None when it
+    sets none). Never quotes the value it was given: a URL may hold a secret."""
+    if raw is None or isinstance(raw, str):
+        return raw, line, None
+    if not isinstance(raw, dict):
+        problems.append(
+            Problem(
+                display,
+                line,
+                f'channel "{name}": write an apprise URL, or a mapping: '
+                "{url: ..., digest: ..., max_per_hour: ..., quiet_hours: ...}",
+            )
+        )
+        return None, line, None
+    model, found = _validate(_Channel, raw, display, line)
+    problems.extend(Problem(p.path, p.line, f'channel "{name}": {p.message}') for p in found)
+    if model is None:
+        return None, line, None
+    who = f'channel "{name}"'
+    digest, quiet = _noise_values(
+        model.digest, model.quiet_hours, raw, line, display, who, problems
+    )
+    noise = Noise(digest, model.max_per_hour, quiet)
+    url_line = line_of(raw, ("url",), line)
+    return model.url, url_line, (noise if noise != Noise() else None)
+
+
 def _channels(
     cfg: _Config,
     data: Any,
     display: str,
     problems: list[Problem],
     check_url: Callable[[str], str | None],
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, Noise]]:
+    """Each channel's URL (``${ENV}`` substituted, checked by apprise) and noise control."""
     channels: dict[str, str] = {}
-    for name, raw in cfg.channels.items():
+    noises: dict[str, Noise] = {}
+    for name, entry in cfg.channels.items():
         line = line_of(data, ("channels", name))
+        before = len(problems)
+        raw, line, noise = _channel_noise(name, entry, line, display, problems)
+        if len(problems) > before:
+            continue
         if not raw:
             problems.append(Problem(display, line, f'channel "{name}": give it an apprise URL'))
             continue
-        before = len(problems)
         url = _substitute_env(raw, display, line, f'channel "{name}"', problems)
         if len(problems) > before:
             continue
@@ -396,7 +442,9 @@ def _channels(
             problems.append(Problem(display, line, f'channel "{name}": {problem}'))
             continue
         channels[name] = url
-    return channels
+        if noise is not None:
+            noises[name] = noise
+    return channels, noises
 
 
 def _rule_files(target: Path) -> list[Path]:
@@ -506,21 +554,37 @@ def _load_rules(
     return RuleSet(rules), tuple(files)
 
 
-def _noise(raw: _Rule, item: Any, line: int, display: str, problems: list[Problem]) -> Noise:
-    """The rule's noise control; each unreadable setting is a problem at its own line."""
+def _noise_values(
+    digest_text: str | None,
+    quiet_text: str | None,
+    item: Any,
+    line: int,
+    display: str,
+    who: str,
+    problems: list[Problem],
+) -> tuple[Digest | None, QuietHours | None]:
+    """A rule's or channel's digest and quiet hours; each unreadable one is a problem at its
+    own line."""
     digest = quiet = None
-    if raw.digest is not None:
+    if digest_text is not None:
         try:
-            digest = parse_digest(raw.digest)
+            digest = parse_digest(digest_text)
         except ValueError as exc:
             where = line_of(item, ("digest",), line)
-            problems.append(Problem(display, where, f'rule "{raw.id}": digest: {exc}'))
-    if raw.quiet_hours is not None:
+            problems.append(Problem(display, where, f"{who}: digest: {exc}"))
+    if quiet_text is not None:
         try:
-            quiet = parse_quiet_hours(raw.quiet_hours)
+            quiet = parse_quiet_hours(quiet_text)
         except ValueError as exc:
             where = line_of(item, ("quiet_hours",), line)
-            problems.append(Problem(display, where, f'rule "{raw.id}": quiet_hours: {exc}'))
+            problems.append(Problem(display, where, f"{who}: quiet_hours: {exc}"))
+    return digest, quiet
+
+
+def _noise(raw: _Rule, item: Any, line: int, display: str, problems: list[Problem]) -> Noise:
+    """The rule's noise control."""
+    who = f'rule "{raw.id}"'
+    digest, quiet = _noise_values(raw.digest, raw.quiet_hours, item, line, display, who, problems)
     return Noise(digest, raw.max_per_hour, quiet, raw.severity == "urgent")
 
 
@@ -602,7 +666,7 @@ def load_settings(
         raise ConfigError(problems)
     database = _database_url(cfg.database, base, display, line_of(data, ("database",)), problems)
     feeds = _feed_specs(cfg, data, base, display, problems)
-    channels = _channels(cfg, data, display, problems, check_url)
+    channels, channel_noise = _channels(cfg, data, display, problems, check_url)
     # Rules may name a channel whose URL has a problem: that is reported once, at the channel.
     raw_channels = data.get("channels") if isinstance(data, dict) else None
     names: set[str] | None = set(raw_channels) if isinstance(raw_channels, dict) else set()
@@ -650,6 +714,7 @@ def load_settings(
         templates=templates,
         template_files=tuple(p for files in templates.values() for p in files.values()),
         stories=StoryPolicy(cfg.stories.enabled, cfg.stories.window, cfg.stories.hold),
+        channel_noise=channel_noise,
     )
 
 

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from click.testing import CliRunner
 
 from tests.conftest import (
@@ -30,6 +32,7 @@ from watcher.cli import cli
 from watcher.fetcher import new_session
 from watcher.notify import deliver_due
 from watcher.pipeline import Pipeline
+from watcher.scheduler import Daemon
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -63,6 +66,7 @@ class Desk:
             lambda: settings.rules,
             clock=lambda: self.now,
             timezone=lambda: settings.timezone,
+            channel_noise=lambda: settings.channel_noise,
         )
 
         async def go() -> None:
@@ -94,7 +98,7 @@ def make_desk(
 ) -> Iterator[Callable[..., Desk]]:
     apps: list[App] = []
 
-    def make(rules: str, channels: dict[str, str] | None = None) -> Desk:
+    def make(rules: str, channels: dict[str, Any] | None = None) -> Desk:
         feed_server.set("/f.xml", rss([]))
         config = write_config(
             tmp_path,
@@ -309,3 +313,250 @@ def test_noise_settings_are_checked_with_file_and_line(
     ) in lines
     assert "rules/main.yaml:14: severity: Input should be 'normal' or 'urgent'" in lines
     assert len(lines) == 6, lines
+
+
+# -- noise control per channel (the config's channels: block) ---------------------------------
+
+
+def titles_to(webhook: WebhookReceiver, path: str) -> list[str]:
+    return [p["title"] for at, p in webhook.received if at == path]
+
+
+def test_a_channels_quiet_hours_hold_every_rules_alerts_but_an_urgent_rules(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rules set no quiet hours; the desk channel does. Another channel without settings
+    (a plain URL, as before) gets every alert at once. ${ENV} in a mapping's url still works."""
+    monkeypatch.setenv("WATCHER_TEST_DESK_HOOK", f"127.0.0.1:{webhook.port}")
+    desk = make_desk(
+        """
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk, wire]
+          - id: coup
+            title: Coup
+            query: 'coup'
+            notify: [desk]
+            severity: urgent
+        """,
+        {
+            "desk": {"url": "json://${WATCHER_TEST_DESK_HOOK}/desk", "quiet_hours": "22:00-07:00"},
+            "wire": f"json://127.0.0.1:{webhook.port}/wire",
+        },
+    )
+    desk.now = local(26, 23, 30)
+    desk.publish(Entry("v", "Venezuela night story"), Entry("c", "Coup attempt reported"))
+    desk.poll()
+    assert desk.deliver() == 2
+    assert titles_to(webhook, "/desk") == ["Coup attempt reported"]
+    assert titles_to(webhook, "/wire") == ["Venezuela night story"]
+    (held,) = [r for r in desk.ledger() if r["status"] == "pending"]
+    assert (held["channel"], held["title"]) == ("desk", "Venezuela night story")
+    assert held["held"] == "quiet hours until 07:00"
+
+    assert desk.at(local(27, 6, 59)) == 0
+    assert desk.at(local(27, 7)) == 1
+    assert titles_to(webhook, "/desk") == ["Coup attempt reported", "Venezuela night story"]
+    assert len(webhook.received) == 3
+
+
+def test_a_channels_digest_gathers_the_alerts_of_several_rules_into_one_message(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    """Two rules without a digest share the channel's daily one; a rule with its own (hourly)
+    keeps it; the plain channel gets each alert at once."""
+    desk = make_desk(
+        """
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk, wire]
+          - id: icc
+            title: The court
+            query: 'ICC'
+            notify: [desk, wire]
+          - id: maduro
+            title: Maduro
+            query: 'Maduro'
+            notify: [desk]
+            digest: hourly
+        """,
+        {
+            "desk": {"url": f"json://127.0.0.1:{webhook.port}/desk", "digest": "daily@08:00"},
+            "wire": f"json://127.0.0.1:{webhook.port}/wire",
+        },
+    )
+    desk.now = local(26, 10, 15)
+    desk.publish(
+        Entry("a", "Venezuela story A"), Entry("b", "ICC hearing"), Entry("m", "Maduro speaks")
+    )
+    desk.poll()
+    assert desk.deliver() == 2
+    assert sorted(titles_to(webhook, "/wire")) == ["ICC hearing", "Venezuela story A"]
+    assert titles_to(webhook, "/desk") == []
+    held = {r["title"]: r["held"] for r in desk.ledger() if r["status"] == "pending"}
+    assert held == {
+        "Venezuela story A": "digest at 2026-11-27 08:00",
+        "ICC hearing": "digest at 2026-11-27 08:00",
+        "Maduro speaks": "digest at 2026-11-26 11:00",
+    }
+
+    assert desk.at(local(26, 11)) == 1  # the rule's own hourly digest
+    assert titles_to(webhook, "/desk") == ["watcher digest: 1 article"]
+    assert desk.at(local(27, 7, 59)) == 0
+    assert desk.at(local(27, 8)) == 2
+    assert titles_to(webhook, "/desk")[1:] == ["watcher digest: 2 articles"]
+    body = webhook.received[-1][1]["message"]
+    assert body.index("Venezuela (1)") < body.index("Venezuela story A")
+    assert body.index("The court (1)") < body.index("ICC hearing")
+    assert len(webhook.received) == 4
+
+
+def test_a_channels_max_per_hour_counts_every_rules_alerts_and_folds_the_rest(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    desk = make_desk(
+        """
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk, wire]
+          - id: icc
+            title: The court
+            query: 'ICC'
+            notify: [desk, wire]
+        """,
+        {
+            "desk": {"url": f"json://127.0.0.1:{webhook.port}/desk", "max_per_hour": 2},
+            "wire": f"json://127.0.0.1:{webhook.port}/wire",
+        },
+    )
+    desk.now = local(26, 10, 10)
+    desk.publish(Entry("v0", "Venezuela story 0"), Entry("i0", "ICC hearing 0"))
+    desk.poll()
+    assert desk.deliver() == 4  # two to each channel: the desk's limit is reached
+
+    desk.now = local(26, 10, 40)
+    desk.publish(
+        Entry("v0", "Venezuela story 0"),
+        Entry("i0", "ICC hearing 0"),
+        Entry("v1", "Venezuela story 1"),
+        Entry("i1", "ICC hearing 1"),
+    )
+    desk.poll()
+    assert desk.deliver() == 2  # only the wire's: the desk's wait for the summary
+    assert sorted(titles_to(webhook, "/desk")) == ["ICC hearing 0", "Venezuela story 0"]
+    assert len(titles_to(webhook, "/wire")) == 4
+    held = [r["held"] for r in desk.ledger() if r["status"] == "pending"]
+    assert held == ["over 2 an hour: in the summary at 11:00"] * 2
+
+    assert desk.at(local(26, 10, 59)) == 0
+    assert desk.at(local(26, 11)) == 2
+    summary = webhook.received[-1][1]
+    assert webhook.received[-1][0] == "/desk"
+    assert summary["title"] == "2 more alerts this hour (over this channel's hourly limit)"
+    assert "Venezuela story 1" in summary["message"] and "ICC hearing 1" in summary["message"]
+    assert len(webhook.received) == 7
+
+
+def test_channel_noise_settings_are_checked_with_file_and_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("WATCHER_TEST_UNSET", raising=False)
+    secret = "json://hunter2-token@127.0.0.1:9/x"
+    config = write_config(
+        tmp_path,
+        feeds=[],
+        channels={
+            "desk": {"url": secret, "digest": "dayly@8", "quiet_hours": "22-07"},
+            "legal": {"url": secret, "max_per_hour": 0, "digets": "hourly"},
+            "night": {"digest": "hourly"},
+            "list": [secret],
+            "env": {"url": "json://${WATCHER_TEST_UNSET}/x", "quiet_hours": "22:00-07:00"},
+            "plain": "console://",
+        },
+        rules="""
+        rules:
+          - id: a
+            query: x
+            notify: [desk, legal, night, list, env, plain]
+        """,
+    )
+    text = config.read_text().splitlines()
+
+    def line(needle: str, after: str = "") -> int:
+        start = next(i for i, t in enumerate(text) if after in t) if after else 0
+        return next(i for i, t in enumerate(text) if i >= start and needle in t) + 1
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "check"])
+    assert result.exit_code == 1
+    assert "hunter2" not in result.stderr and "hunter2" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    night, listed = line('"night"'), line('"list"')
+    expected = [
+        f"watcher.yaml:{line('dayly')}: channel \"desk\": digest: 'dayly@8' is not a digest "
+        "schedule; write hourly, daily@08:00 or weekly@mon 08:00",
+        f"watcher.yaml:{line('22-07')}: channel \"desk\": quiet_hours: '22-07' is not a time "
+        'window; write it as "22:00-07:00"',
+        f'watcher.yaml:{line("max_per_hour")}: channel "legal": max_per_hour: Input should be '
+        "greater than or equal to 1",
+        f'watcher.yaml:{line("digets")}: channel "legal": unknown key "digets"; '
+        'did you mean "digest"?',
+        f'watcher.yaml:{night}: channel "night": give it an apprise URL',
+        f'watcher.yaml:{listed}: channel "list": write an apprise URL, or a mapping: '
+        "{url: ..., digest: ..., max_per_hour: ..., quiet_hours: ...}",
+        f'watcher.yaml:{line("WATCHER_TEST_UNSET")}: channel "env": environment variable '
+        "WATCHER_TEST_UNSET is not set",
+    ]
+    for want in expected:
+        assert want in lines, (want, lines)
+    assert len(lines) == len(expected), lines
+
+
+def test_the_daemon_takes_a_channels_new_noise_settings_on_reload(
+    tmp_path: Path, feed_server: FeedServer, webhook: WebhookReceiver
+) -> None:
+    feed_server.set("/f.xml", rss([Entry("v", "Venezuela night story")]))
+    rules = """
+        rules:
+          - id: venezuela
+            query: 'Venezuela*'
+            notify: [desk]
+        """
+    hook = f"json://127.0.0.1:{webhook.port}/desk"
+
+    def configure(desk: Any) -> Path:
+        return write_config(
+            tmp_path,
+            feeds=[{"url": feed_server.url("/f.xml"), "name": "Wire"}],
+            channels={"desk": desk},
+            rules=rules,
+            more={"timezone": "Europe/Madrid"},
+        )
+
+    app = build(load(configure(hook)))
+    try:
+        daemon = Daemon(app)
+        daemon._scheduler = AsyncIOScheduler()  # not started: reload only (re)schedules feeds
+        configure({"url": hook, "quiet_hours": "22:00-07:00"})
+        asyncio.run(daemon.reload())
+        night = local(26, 23, 30)
+        daemon.pipeline.clock = lambda: night
+        states = app.store.sync_feeds(daemon.settings.feeds)
+
+        async def poll() -> None:
+            async with new_session() as session:
+                for spec in daemon.settings.feeds:
+                    await daemon.pipeline.poll(session, spec, states[spec.url].id)
+
+        asyncio.run(poll())
+        assert deliver_due(app.store, daemon.channels, night).sent == 0
+        assert deliver_due(app.store, daemon.channels, local(27, 7)).sent == 1
+        assert titles(webhook) == ["Venezuela night story"]
+    finally:
+        app.close()

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from watcher.models import Noise, RuleHit
-from watcher.noise import next_digest, parse_digest, parse_quiet_hours, plan, quiet_until
+from watcher.noise import (
+    effective,
+    next_digest,
+    parse_digest,
+    parse_quiet_hours,
+    plan,
+    quiet_until,
+)
 
 MADRID = ZoneInfo("Europe/Madrid")
 
@@ -72,3 +80,26 @@ def test_an_alert_goes_out_as_early_as_any_of_its_rules_allows() -> None:
     assert plan([daily, held], night, MADRID).due == at("2026-11-27 07:00")
     only_digest = plan([daily], night, MADRID)
     assert only_digest.due == at("2026-11-27 08:00") and only_digest.batch
+
+
+def test_a_rules_own_settings_win_over_its_channels_and_fill_in_the_rest() -> None:
+    """A channel's keys reach every rule's alerts on it, but a rule's own key wins for its
+    alerts: its digest, limit and quiet hours stay its own, and urgency still skips quiet hours."""
+    night = at("2026-11-26 23:00")
+    channel = Noise(parse_digest("daily@08:00"), 10, parse_quiet_hours("22:00-07:00"))
+    plain = Noise()
+    own = Noise(parse_digest("hourly"), 3, parse_quiet_hours("23:30-06:00"))
+    urgent = Noise(urgent=True)
+    assert effective(plain, channel) == channel
+    assert effective(own, channel) == own
+    assert effective(urgent, channel) == replace(channel, urgent=True)
+    assert effective(plain, Noise()) == plain
+
+    def due(noise: Noise) -> datetime:
+        return plan([RuleHit("r", "R", (), ("desk",), noise)], night, MADRID).due
+
+    no_digest = replace(channel, digest=None)
+    assert due(effective(plain, no_digest)) == at("2026-11-27 07:00")  # the channel's window
+    assert due(effective(Noise(urgent=True), no_digest)) == night  # urgent bypasses it
+    assert due(effective(plain, channel)) == at("2026-11-27 08:00")  # the channel's digest
+    assert due(effective(own, channel)) == at("2026-11-27 00:00")  # the rule's hourly one

@@ -245,7 +245,9 @@ def _send(
     if first.batch is None:
         rendered, what = render(first, style), f"alert {first.id}"
     else:
-        rendered = render_batch(unit, first.batch.split(":", 1)[0], style)
+        kind, _, key = first.batch.partition(":")
+        # "fold:*@...": over the channel's max_per_hour, not one rule's (``Store._queue_alerts``)
+        rendered = render_batch(unit, kind, style, channel_limit=key.startswith("*@"))
         what = f"{rendered.title!r} ({len(unit)} alerts)"
     result = channels.send(name, rendered.title, rendered.body, rendered.format)
     ids = [a.id for a in unit]

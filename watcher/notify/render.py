@@ -234,16 +234,20 @@ def alert_context(kind: str, alert: PendingAlert) -> dict[str, Any]:
     }
 
 
-def batch_title(alerts: Sequence[PendingAlert], kind: str) -> str:
+def batch_title(alerts: Sequence[PendingAlert], kind: str, channel_limit: bool = False) -> str:
     n = len(alerts)
     articles = f"{n} article{'s' if n != 1 else ''}"
+    if kind == "fold" and channel_limit:  # alerts of any rules, over the channel's own limit
+        return f"{n} more alert{'s' if n != 1 else ''} this hour (over this channel's hourly limit)"
     if kind == "fold":
         rule = alerts[0].rules[0][1] if alerts[0].rules else "a rule"
         return f"{rule}: {n} more alert{'s' if n != 1 else ''} this hour (over its hourly limit)"
     return f"watcher digest: {articles}"
 
 
-def batch_context(kind: str, alerts: Sequence[PendingAlert], batch: str) -> dict[str, Any]:
+def batch_context(
+    kind: str, alerts: Sequence[PendingAlert], batch: str, channel_limit: bool = False
+) -> dict[str, Any]:
     """What a ``batch`` template sees: articles grouped under the first rule (of each alert)
     that sent them, in rule order."""
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -253,7 +257,7 @@ def batch_context(kind: str, alerts: Sequence[PendingAlert], batch: str) -> dict
         del article["snippet"]  # a digest lists articles; it does not quote them
         groups.setdefault(_one_line(rule, "(no rule)"), []).append(article)
     return {
-        "title": batch_title(alerts, batch),
+        "title": batch_title(alerts, batch, channel_limit),
         "kind": batch,
         "count": len(alerts),
         "groups": [{"rule": rule, "articles": items} for rule, items in groups.items()],
@@ -435,10 +439,13 @@ def render(alert: PendingAlert, style: Style) -> Rendered:
     return Rendered(title, body, BODY_FORMAT[style.kind])
 
 
-def render_batch(alerts: Sequence[PendingAlert], batch: str, style: Style) -> Rendered:
+def render_batch(
+    alerts: Sequence[PendingAlert], batch: str, style: Style, channel_limit: bool = False
+) -> Rendered:
     """One message for many alerts (``batch``: "digest", or "fold" for an hour's alerts over a
-    rule's limit): the articles listed under their rules, each with its link, feed, time."""
-    context = batch_context(style.kind, alerts, batch)
+    rule's limit, or with ``channel_limit`` over the channel's): the articles listed under their
+    rules, each with its link, feed, time."""
+    context = batch_context(style.kind, alerts, batch, channel_limit)
     body = style.render("batch", context, f"{batch} of {len(alerts)} alerts")
     return Rendered(_title(style.kind, context["title"]), body, BODY_FORMAT[style.kind])
 

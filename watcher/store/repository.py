@@ -27,6 +27,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,13 +41,14 @@ from watcher.models import (
     FeedView,
     HitView,
     Item,
+    Noise,
     OperatorAlert,
     OtherSource,
     PendingAlert,
     RuleHit,
     StoryPolicy,
 )
-from watcher.noise import hour_window, plan
+from watcher.noise import effective, hour_window, plan
 from watcher.store.migrate import upgrade
 from watcher.store.schema import deliveries, feeds, hits, items, operator_alerts, story_items
 
@@ -84,6 +86,8 @@ class PollRecord:
     notice: tuple[str, str, str] | None = None  # (kind, subject, body): queued with the poll
     timezone: tzinfo = UTC  # the config's clock, for digests, quiet hours and hourly limits
     stories: StoryPolicy | None = None  # story grouping (None: off)
+    # channel name -> the noise control its config entry sets, under each rule's own
+    channel_noise: Mapping[str, Noise] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -418,7 +422,15 @@ class Store:
                 if index is not None:
                     story = self._story(index, rec, item_id, item, story_rows)
                 alert_count += self._queue_alerts(
-                    conn, item_id, item, rule_hits, rec.polled_at, rec.timezone, story, rec.stories
+                    conn,
+                    item_id,
+                    item,
+                    rule_hits,
+                    rec.polled_at,
+                    rec.timezone,
+                    story,
+                    rec.stories,
+                    rec.channel_noise,
                 )
         if hit_rows:
             conn.execute(hits.insert(), hit_rows)
@@ -665,10 +677,14 @@ class Store:
         tz: tzinfo,
         story: int | None = None,
         stories: StoryPolicy | None = None,
+        channel_noise: Mapping[str, Noise] | None = None,
     ) -> int:
         """One alert per (article, channel), naming every rule that routes the item there, due
-        when the rules' noise control lets it go (``noise.plan``). An alert beyond its rule's
-        ``max_per_hour`` on that channel joins the hour's summary, sent when the hour ends.
+        when the rules' noise control lets it go (``noise.plan``), each rule's settings filled
+        in from the channel's (``noise.effective``). An alert beyond its rule's ``max_per_hour``
+        on that channel joins the hour's summary, sent when the hour ends; one beyond the
+        channel's ``max_per_hour`` (its rule setting none) counts every alert the channel had
+        alone that hour, whatever the rule, and joins the channel's summary.
 
         Story grouping: when the item's ``story`` already has an alert on the channel (another
         outlet's copy came first), the item's row is ``grouped`` into that alert instead (listed
@@ -713,15 +729,23 @@ class Store:
                     },
                 )
                 continue
+            own = {h.rule_id: h.noise for h in channel_hits}
+            on_channel = (channel_noise or {}).get(channel)
+            if on_channel is not None:
+                channel_hits = [
+                    replace(h, noise=effective(h.noise, on_channel)) for h in channel_hits
+                ]
             p = plan(channel_hits, now, tz)
             due, batch, held = p.due, p.batch, p.held
             if p.max_per_hour is not None:
+                # the rule's own limit counts its alerts; the channel's counts all of them
+                per_rule = own[p.rule].max_per_hour is not None
                 start, end = hour_window(now, tz)
                 sent_alone = conn.execute(
                     select(func.count())
                     .select_from(deliveries)
                     .where(
-                        deliveries.c.rule == p.rule,
+                        deliveries.c.rule == p.rule if per_rule else true(),
                         deliveries.c.channel == channel,
                         deliveries.c.created_at >= start,
                         deliveries.c.created_at < end,
@@ -730,7 +754,9 @@ class Store:
                     )
                 ).scalar_one()
                 if sent_alone >= p.max_per_hour:
-                    due, batch = max(due, end), f"fold:{p.rule}@{start.isoformat()}"
+                    # "*" is no rule id: the channel's summary is its own batch
+                    key = p.rule if per_rule else "*"
+                    due, batch = max(due, end), f"fold:{key}@{start.isoformat()}"
                     local_end = end.astimezone(tz).strftime("%H:%M")
                     held = f"over {p.max_per_hour} an hour: in the summary at {local_end}"
             if story is not None and stories is not None and stories.hold and batch is None:
