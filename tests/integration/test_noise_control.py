@@ -265,6 +265,38 @@ def test_quiet_hours_hold_alerts_until_the_window_ends_and_urgent_rules_bypass_t
     assert desk.deliver() == 1
 
 
+def test_alerts_held_by_quiet_hours_count_against_the_hour_they_go_out_in(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    """Five stories in the night for a rule allowed two an hour: at 07:00 two go out alone and
+    the other three wait for the 08:00 summary, instead of all five at 07:00."""
+    desk = make_desk(
+        """
+        rules:
+          - id: venezuela
+            title: Venezuela
+            query: 'Venezuela*'
+            notify: [desk]
+            max_per_hour: 2
+            quiet_hours: "22:00-07:00"
+        """
+    )
+    desk.now = local(26, 23, 10)
+    desk.publish(*[Entry(f"v{i}", f"Venezuela night story {i}") for i in range(5)])
+    desk.poll()
+    assert desk.deliver() == 0
+    held = sorted(str(r["held"]) for r in desk.ledger())
+    assert held == ["over 2 an hour: in the summary at 08:00"] * 3 + ["quiet hours until 07:00"] * 2
+
+    assert desk.at(local(27, 7)) == 2
+    assert titles(webhook) == ["Venezuela night story 0", "Venezuela night story 1"]
+    assert desk.at(local(27, 7, 59)) == 0
+    assert desk.at(local(27, 8)) == 3
+    assert len(webhook.received) == 3
+    summary = webhook.received[2][1]
+    assert summary["title"] == "Venezuela: 3 more alerts this hour (over its hourly limit)"
+
+
 def test_noise_settings_are_checked_with_file_and_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -740,17 +740,26 @@ class Store:
             if p.max_per_hour is not None:
                 # the rule's own limit counts its alerts; the channel's counts all of them
                 per_rule = own[p.rule].max_per_hour is not None
-                start, end = hour_window(now, tz)
+                # The hour counted is the one the alert goes out in: alerts held overnight by
+                # quiet hours all go out at 07:00, so they count against 07:00-08:00 (counting
+                # when they were queued would send every one of them at 07:00).
+                start, end = hour_window(due, tz)
+                col = deliveries.c
                 sent_alone = conn.execute(
                     select(func.count())
                     .select_from(deliveries)
                     .where(
-                        deliveries.c.rule == p.rule if per_rule else true(),
-                        deliveries.c.channel == channel,
-                        deliveries.c.created_at >= start,
-                        deliveries.c.created_at < end,
-                        deliveries.c.batch.is_(None),
-                        deliveries.c.status != "grouped",  # (grouped rows have no rule anyway)
+                        col.rule == p.rule if per_rule else true(),
+                        col.channel == channel,
+                        or_(  # sent that hour, or still due to go out in it
+                            and_(col.status == "sent", col.sent_at >= start, col.sent_at < end),
+                            and_(
+                                col.status == "pending",
+                                col.next_attempt >= start,
+                                col.next_attempt < end,
+                            ),
+                        ),
+                        col.batch.is_(None),
                     )
                 ).scalar_one()
                 if sent_alone >= p.max_per_hour:
