@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from tests.conftest import Entry, FeedServer, SmtpReceiver, WebhookReceiver, rss, write_config
 from watcher.app import App, build, load
@@ -25,6 +26,7 @@ from watcher.cli import cli
 from watcher.fetcher import new_session
 from watcher.notify import deliver_due
 from watcher.pipeline import Pipeline
+from watcher.store.schema import items, story_items
 
 T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)
 
@@ -272,6 +274,25 @@ def test_a_copy_outside_the_window_is_a_story_of_its_own(
     desk.poll("Daily")
     assert desk.at(desk.now) == 2
     assert {r["status"] for r in desk.ledger()} == {"sent"}
+
+
+def test_signatures_too_old_to_group_anything_are_dropped(
+    make_desk: Callable[..., Desk], webhook: WebhookReceiver
+) -> None:
+    """A daemon that runs for a year keeps no year of signatures: one older than two windows
+    can group nothing and is dropped (hourly), while one within the window stays."""
+    desk = make_desk({"window": "6h"})
+    desk.publish("Wire", WIRE)
+    desk.poll("Wire")
+    desk.now = T0 + timedelta(hours=13)
+    desk.publish("Daily", CURRENCY)
+    desk.poll("Daily")
+    with desk.app.store.engine.connect() as conn:
+        kept = conn.execute(
+            select(items.c.title).join(story_items, story_items.c.item_id == items.c.id)
+        ).scalars()
+        assert list(kept) == [CURRENCY.title]
+    assert desk.at(desk.now) == 2  # both alerted, each on its own
 
 
 def test_a_grouped_copy_does_not_count_against_max_per_hour(

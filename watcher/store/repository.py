@@ -23,6 +23,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     or_,
@@ -122,6 +123,8 @@ def _groups(rec: PollRecord) -> bool:
 
 # Statements of the delivery loop, built once: it runs them for every alert it sends, and
 # building a statement costs more than the database takes to run it.
+PRUNE_EVERY = timedelta(hours=1)  # how often expired story signatures are dropped
+
 _CLAIM = (
     update(deliveries)
     .where(
@@ -216,6 +219,7 @@ class Store:
         self._stories: StoryIndex | None = None
         self._stories_seen = 0  # the highest story_items.item_id read into the index
         self._stories_window = 0.0
+        self._stories_pruned: datetime | None = None  # when expired signatures were last dropped
         self._stories_lock = threading.Lock()
         # Built once: building a statement per alert (values inlined) cost more than running it.
         self._queue_alert_stmt = (
@@ -503,6 +507,13 @@ class Store:
             log.exception("story grouping is unavailable; this poll's items alert on their own")
             self._stories = None
             return None
+        if self._stories_pruned is None or rec.polled_at - self._stories_pruned >= PRUNE_EVERY:
+            # Signatures older than two windows can group nothing any more: dropped hourly,
+            # so that a daemon running for a year does not keep a year of them.
+            conn.execute(
+                delete(story_items).where(story_items.c.seen_at < since - timedelta(seconds=window))
+            )
+            self._stories_pruned = rec.polled_at
         rows = conn.execute(
             select(story_items, items.c.feed_id, items.c.title)
             .join(items, items.c.id == story_items.c.item_id)
