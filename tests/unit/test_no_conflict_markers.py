@@ -20,6 +20,7 @@ def project_files() -> list[Path]:
     for top, dirs, names in os.walk(ROOT):
         dirs[:] = [d for d in dirs if d not in SKIP and not d.endswith(".egg-info")]
         found += [Path(top, n) for n in names if Path(n).suffix in TEXT]
+    found = [p for p in found if not p.is_symlink()]  # links: see the next test
     return found
 
 
@@ -32,3 +33,16 @@ def test_no_file_holds_merge_conflict_markers() -> None:
         if MARKER.search(p.read_text(encoding="utf-8", errors="replace"))
     ]
     assert marked == []
+
+
+def test_no_link_in_the_project_points_outside_it() -> None:
+    """A link to somewhere on one engineer's machine dangles everywhere else; one named .venv
+    once made the quickstart's `python3 -m venv .venv` fail on a fresh clone."""
+    outside = []
+    for top, dirs, names in os.walk(ROOT):
+        for name in dirs + names:  # looked at before pruning: a linked .venv counts too
+            path = Path(top, name)
+            if path.is_symlink() and ROOT not in path.resolve().parents:
+                outside.append(str(path.relative_to(ROOT)))
+        dirs[:] = [d for d in dirs if d not in SKIP and not d.endswith(".egg-info")]
+    assert outside == []
