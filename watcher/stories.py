@@ -198,13 +198,6 @@ class StoryIndex:
             if self._entries.pop(key, None) is not None:
                 self._lsh.remove(key)
 
-    def clear(self) -> None:
-        """Forget everything (the store reloads what it committed)."""
-        for key in list(self._entries):
-            self._lsh.remove(key)
-        self._entries.clear()
-        self._order.clear()
-
 
 def to_bytes(signature: Any) -> bytes:
     """A signature as stored: ``NUM_PERM`` little-endian 32-bit values."""

@@ -161,8 +161,7 @@ class RuleSet:
     def tune(self, frequency: Mapping[str, float]) -> None:
         """Re-pick anchors knowing how common each word is in recent items (see
         ``presearch.document_frequency``): same matches, fewer candidates to rule out."""
-        with cycle_collection_paused():
-            self._index = PresearchIndex([r.node for r in self.rules], frequency)
+        self._index = self._build_index(frequency)
 
     @property
     def index(self) -> PresearchIndex:
@@ -174,9 +173,12 @@ class RuleSet:
         """Build the presearch index now, where the caller chooses (a reload does it in a
         worker thread), rather than in the first poll that matches."""
         if self._index is None:
-            with cycle_collection_paused():
-                self._index = PresearchIndex([r.node for r in self.rules])
+            self._index = self._build_index(None)
         return self._index
+
+    def _build_index(self, frequency: Mapping[str, float] | None) -> PresearchIndex:
+        with cycle_collection_paused():
+            return PresearchIndex([r.node for r in self.rules], frequency)
 
     def __len__(self) -> int:
         return len(self.rules)

@@ -619,27 +619,26 @@ class Store:
         """Take due operator alerts for sending, with the same lease as ``claim_due_alerts``."""
         table = operator_alerts
         with self.engine.begin() as conn:
-            rows = conn.execute(
-                select(table)
-                .where(table.c.status == "pending", table.c.next_attempt <= now)
-                .order_by(table.c.id)
-                .limit(limit)
+            ids = list(
+                conn.execute(
+                    select(table.c.id)
+                    .where(table.c.status == "pending", table.c.next_attempt <= now)
+                    .order_by(table.c.id)
+                    .limit(limit)
+                ).scalars()
+            )
+            if not ids:
+                return []
+            # one statement, as for news alerts: only rows still pending and due are taken
+            claimed = conn.execute(
+                update(table)
+                .where(
+                    table.c.id.in_(ids), table.c.status == "pending", table.c.next_attempt <= now
+                )
+                .values(next_attempt=now + lease)
+                .returning(*table.c)
             ).all()
-            claimed = [
-                r
-                for r in rows
-                if conn.execute(
-                    update(table)
-                    .where(
-                        table.c.id == r.id,
-                        table.c.status == "pending",
-                        table.c.next_attempt <= now,
-                    )
-                    .values(next_attempt=now + lease)
-                ).rowcount
-                == 1
-            ]
-        return [self._operator_alert(r) for r in claimed]
+        return [self._operator_alert(r) for r in sorted(claimed, key=lambda r: r.id)]
 
     @staticmethod
     def _operator_alert(r: Any) -> OperatorAlert:
@@ -905,21 +904,13 @@ class Store:
                 .where(deliveries.c.id.in_(list(ids)))
                 .order_by(deliveries.c.id)
             ).all()
-            hits_of: dict[int, dict[str, Any]] = {}  # item -> rule -> its hit: one query for all
-            for h in conn.execute(
-                select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
-                    hits.c.item_id.in_(sorted({r.item_id for r in rows}))
-                )
-            ):
-                hits_of.setdefault(h.item_id, {})[h.rule_id] = h
+            found = self._hits_of(conn, {r.item_id for r in rows})
             alerts = []
             for r in rows:
-                rule_ids = json.loads(r.rules)
-                found = hits_of.get(r.item_id, {})
                 rules = tuple(
-                    (rid, found[rid].rule_title, tuple(json.loads(found[rid].terms)))
-                    for rid in rule_ids
-                    if rid in found
+                    (rid, h.rule_title, tuple(json.loads(h.terms)))
+                    for rid in json.loads(r.rules)
+                    if (h := found.get((r.item_id, rid))) is not None
                 )
                 alerts.append(
                     PendingAlert(
@@ -936,6 +927,18 @@ class Store:
                     )
                 )
             return self._with_copies(conn, alerts)
+
+    @staticmethod
+    def _hits_of(conn: Connection, item_ids: Iterable[int]) -> dict[tuple[int, str], Any]:
+        """The hits of these items by (item, rule): one query for a whole claim."""
+        return {
+            (h.item_id, h.rule_id): h
+            for h in conn.execute(
+                select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
+                    hits.c.item_id.in_(sorted(item_ids))
+                )
+            )
+        }
 
     @staticmethod
     def _with_copies(conn: Connection, alerts: list[PendingAlert]) -> list[PendingAlert]:
@@ -956,14 +959,7 @@ class Store:
         ).all()
         if not rows:
             return alerts
-        found: dict[tuple[int, str], Any] = {
-            (h.item_id, h.rule_id): h
-            for h in conn.execute(
-                select(hits.c.item_id, hits.c.rule_id, hits.c.rule_title, hits.c.terms).where(
-                    hits.c.item_id.in_(sorted({r.item_id for r in rows}))
-                )
-            )
-        }
+        found = Store._hits_of(conn, {r.item_id for r in rows})
         copies: dict[int, list[Any]] = {}
         for r in rows:
             copies.setdefault(r.grouped_into, []).append(r)

@@ -1,5 +1,6 @@
-"""No file of the project holds a merge's conflict markers: a README or a config that shows
-both sides of a merge misleads whoever reads it, and Python code with them does not run."""
+"""The project's files as a clone gets them: no merge's conflict markers (a README showing
+both sides of a merge misleads whoever reads it, and Python code with them does not run), and
+no link to somewhere on one engineer's machine."""
 
 from __future__ import annotations
 
