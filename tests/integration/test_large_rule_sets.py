@@ -47,7 +47,11 @@ def test_a_large_rule_set_is_frozen_out_of_collections_and_still_matches(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
     body = rss(
-        [Entry("k1", "Karim Khan opens an inquiry", "He spoke in The Hague.", "https://news.test/k")]
+        [
+            Entry(
+                "k1", "Karim Khan opens an inquiry", "He spoke in The Hague.", "https://news.test/k"
+            )
+        ]
     )
     config = write_config(
         tmp_path,

@@ -8,7 +8,7 @@ what each term found is kept for the other rules that ask.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
@@ -93,6 +93,7 @@ class Document:
         "everything",
         "host",
         "memo",
+        "terms",
         "text",
         "words",
     )
@@ -102,13 +103,14 @@ class Document:
     ) -> None:
         self.text: dict[str, str] = {}
         self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
-        self._spaced: dict[str, str | None] = {}
+        self._spaced: dict[str, str | None] = {}  # " spaced words ", or None when not ASCII
         self.words: dict[str, list[str]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._surfaces: dict[Span, str] = {}
         # what each term and alias of the rules evaluated so far found here: the rules an
         # item is a candidate for share many terms ("Venezuela", a name that drew them all)
         self.memo: dict[object, tuple[object, Evaluation]] = {}
+        self.terms: dict[tuple[Span, ...], tuple[str, ...]] = {}  # see ``matched_terms``
         self.host = link_host(link)
         for name in TEXT_FIELDS:
             text = fields.get(name) or ""
@@ -205,15 +207,16 @@ class Document:
         text = self.text[span.field]
         if folded is None or len(folded) != len(text):
             return None
-        spaced = self._spaced.get(span.field, "")
-        if spaced == "":
-            spaced = self._spaced[span.field] = spaced_words(folded)
-        if spaced is None:
+        padded = self._spaced.get(span.field, "")
+        if padded == "":
+            spaced = spaced_words(folded)
+            padded = self._spaced[span.field] = None if spaced is None else f" {spaced} "
+        if padded is None:
             return None
         words = self.words[span.field]
-        start = word_start(spaced, span.start)
+        start = word_start(padded, words, span.start)
         last = span.end - 1
-        end = (start if last == span.start else word_start(spaced, last)) + len(words[last])
+        end = (start if last == span.start else word_start(padded, words, last)) + len(words[last])
         # Equal lengths do not prove that every character stayed in place (one character
         # folding to two and a lone accent vanishing elsewhere cancel out); folding works per
         # character, so a cut in place folds to the same cut of the folded text.
@@ -463,8 +466,21 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
     return Evaluation(True, [Span("link", 0, 0)], []) if on_domain else NO_MATCH
 
 
-def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
-    """The distinct matched texts in reading order (title, summary, content), ignoring case."""
+def matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
+    """The distinct matched texts in reading order (title, summary, content), ignoring case.
+
+    Worked out once per set of spans and document: the rules an item hits often share their
+    terms (many rules name the same people), and then their hits share the answer."""
+    if len(spans) == 1:
+        return (doc.surface(spans[0]),)
+    key = tuple(spans)
+    found = doc.terms.get(key)
+    if found is None:
+        found = doc.terms[key] = _matched_terms(doc, spans)
+    return found
+
+
+def _matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
     # Reading order, longest first among spans that start together, so that one sweep drops a
     # span inside a longer matched span ("Bensouda" in "Fatou Bensouda"): it adds nothing.
     ordered = sorted(set(spans), key=lambda s: (_ORDER[s.field], s.start, -s.end))
@@ -489,7 +505,7 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
         if key not in seen:
             seen.add(key)
             terms.append(doc.surface(span))
-    return terms
+    return tuple(terms)
 
 
 def snippet(doc: Document, spans: Sequence[Span], words_around: int = 12) -> str:

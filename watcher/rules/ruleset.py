@@ -226,7 +226,7 @@ class RuleSet:
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
         return [
-            RuleHit(spec.id, spec.title, tuple(matched_terms(doc, spans)), spec.notify, spec.noise)
+            RuleHit(spec.id, spec.title, matched_terms(doc, spans), spec.notify, spec.noise)
             for spec, spans in self._evaluate(doc, only, language)
         ]
 
