@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from watcher.errors import QuerySyntaxError
 from watcher.models import Item, Noise, RuleHit
@@ -54,8 +55,9 @@ class Explanation:
     snippet: str
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRule:
+class CompiledRule(NamedTuple):
+    """A rule and its compiled query (a tuple: unpacked at once for every candidate)."""
+
     spec: RuleSpec
     node: CNode
 
@@ -211,15 +213,20 @@ class RuleSet:
 
     def _evaluate(
         self, doc: Document, only: str | None, language: str | None
-    ) -> Iterator[tuple[RuleSpec, list[Span]]]:
+    ) -> list[tuple[RuleSpec, list[Span]]]:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
+        rules = self.rules
+        found = []
         for i in self.index.candidates(doc.everything):
-            spec = self.rules[i].spec
-            if (only is not None and spec.id != only) or not speaks(spec.lang, language):
+            spec, node = rules[i]
+            if only is not None and spec.id != only:
                 continue
-            result = evaluate(self.rules[i].node, doc)
+            if spec.lang and not speaks(spec.lang, language):
+                continue
+            result = evaluate(node, doc)
             if result.matched:
-                yield spec, result.spans
+                found.append((spec, result.spans))
+        return found
 
     def match_document(
         self, doc: Document, only: str | None = None, language: str | None = None
