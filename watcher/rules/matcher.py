@@ -103,7 +103,8 @@ class Document:
     ) -> None:
         self.text: dict[str, str] = {}
         self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
-        self._spaced: dict[str, str | None] = {}  # " spaced words ", or None when not ASCII
+        # per text field, " its words spaced ", None when not ASCII (see ``spaced_words``)
+        self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._surfaces: dict[Span, str] = {}
@@ -117,7 +118,13 @@ class Document:
             if text:
                 text = normalize_text(text)
                 folded = self._folded[name] = fold(text)
-                self.words[name] = split_words(folded)
+                spaced = spaced_words(folded)  # what split_words would work out, kept
+                if spaced is None:
+                    self._spaced[name] = None
+                    self.words[name] = split_words(folded)
+                else:
+                    self._spaced[name] = f" {spaced} "  # for ``word_start``, when a rule hits
+                    self.words[name] = spaced.split()
             else:
                 self.words[name] = []
             self.text[name] = text
@@ -207,10 +214,7 @@ class Document:
         text = self.text[span.field]
         if folded is None or len(folded) != len(text):
             return None
-        padded = self._spaced.get(span.field, "")
-        if padded == "":
-            spaced = spaced_words(folded)
-            padded = self._spaced[span.field] = None if spaced is None else f" {spaced} "
+        padded = self._spaced[span.field]
         if padded is None:
             return None
         words = self.words[span.field]

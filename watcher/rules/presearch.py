@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress, product
-from operator import itemgetter
+from operator import itemgetter, not_
 
 import ahocorasick
 
@@ -166,12 +166,13 @@ class PresearchIndex:
         # only for the anchor pairs the item holds both of, a few
         kept.update(*map(self._single.__getitem__, present & self._single_firsts))
         firsts = list(present & self._pair_firsts)
-        meets = list(map(present.intersection, map(self._seconds.__getitem__, firsts)))
+        seconds = self._seconds
+        apart = map(present.isdisjoint, map(seconds.__getitem__, firsts))  # no set made
         unsure: list[tuple[frozenset[int], int]] = []
         pairs = self._pairs
-        for first, seconds in zip(compress(firsts, meets), filter(None, meets), strict=True):
+        for first in compress(firsts, map(not_, apart)):
             by_second = pairs[first]
-            for second in seconds:
+            for second in present.intersection(seconds[first]):
                 whole, partial = by_second[second]
                 kept.update(whole)
                 unsure.extend(partial)
