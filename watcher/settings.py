@@ -40,6 +40,7 @@ from watcher.rules.ruleset import (
     compile_aliases,
     compile_rule,
     cycle_collection_paused,
+    same_table,
 )
 from watcher.yamlfile import LineDict, LineList, line_of, load
 
@@ -505,6 +506,8 @@ def _load_rules(
         except QuerySyntaxError as exc:
             display, line = alias_src[name]
             problems.append(Problem(display, line, str(exc)))
+    # a reload with the same aliases reuses the last load's table (see ``same_table``)
+    compiled_aliases = same_table(compiled_aliases)
     rules: list[CompiledRule] = []
     ids: dict[str, str] = {}
     for _path, display, data, _model in parsed:

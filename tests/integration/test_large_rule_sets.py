@@ -2,7 +2,8 @@
 
 A full collection walking 100,000 compiled rules takes 0.8 s with the event loop stopped, so
 polling would stall whenever one ran; once a large rule set is loaded, its objects are frozen
-(``gc.freeze``) and the collector only ever sees what polling itself allocates.
+(``gc.freeze``) and the collector only ever sees what polling itself allocates. A small rule
+set is left to the collector: walking it costs nothing worth a freeze.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Entry, FeedServer, rss, write_config
-from watcher.app import TUNE_FROM_RULES, build, load
+from watcher.app import build, load
+from watcher.rules.matcher import Document
 from watcher.scheduler import Daemon
 
 
@@ -57,17 +59,17 @@ def test_a_large_rule_set_is_frozen_out_of_collections_and_still_matches(
         tmp_path,
         [{"name": "Desk", "url": feed_server.set("/feed.xml", body)}],
         {},
-        _rules(TUNE_FROM_RULES),
+        _rules(5_000),
     )
     gc.unfreeze()
     app = build(load(config))
     try:
         rules = app.settings.rules
-        assert len(rules) > TUNE_FROM_RULES
+        assert len(rules) == 5_001
         assert gc.get_freeze_count() > 0
-        # the compiled rules, their queries and the presearch index are out of the walks
+        # the compiled rules and their queries are out of the walks
         assert not _tracked(rules.rules[0].node)
-        assert not _tracked(rules.index)
+        assert not _tracked(rules.rules[-1].spec)
         # ... and matching is unchanged: the one rule the item names hits, and only it
         report = asyncio.run(Daemon(app).run_once())
         assert [p.new_items for p in report.polls] == [1]
@@ -90,3 +92,38 @@ def test_a_small_rule_set_is_left_to_the_collector(tmp_path: Path, feed_server: 
         assert _tracked(app.settings.rules.rules[0].node)
     finally:
         app.close()
+
+
+ALIASED = """
+aliases:
+  khan: ["Karim Khan", "prosecutor Khan"]
+  court: ["International Criminal Court", "ICC"]
+rules:
+  - id: khan-court
+    title: Khan and the court
+    query: '@khan AND @court'
+  - id: khan
+    title: Khan
+    query: '@khan'
+"""
+
+
+def test_a_reload_with_the_same_aliases_reuses_every_compiled_query(tmp_path: Path) -> None:
+    # A reload recompiles only what changed. Each compiled query is cached under its alias
+    # table; the reload's table, equal to the last, is the last one itself, so looking a query
+    # up never compares the aliases again (with 2,000 aliases that made a 100,000-rule reload
+    # take 51 s against 6 s for the first load).
+    config = write_config(tmp_path, [], {}, ALIASED)
+    first = load(config).rules
+    again = load(config).rules
+    assert [r.node for r in again.rules] == [r.node for r in first.rules]
+    assert all(a.node is b.node for a, b in zip(again.rules, first.rules, strict=True))
+
+    # a changed alias is a new table: the queries that may use it compile again, and match
+    # by the new spelling
+    write_config(tmp_path, [], {}, ALIASED.replace('"prosecutor Khan"', '"fiscal Khan"'))
+    changed = load(config).rules
+    assert all(a.node is not b.node for a, b in zip(changed.rules, first.rules, strict=True))
+    doc = Document({"title": "El fiscal Khan ante la ICC", "summary": "", "content": ""})
+    assert [h.rule_id for h in changed.match_document(doc)] == ["khan-court", "khan"]
+    assert first.match_document(doc) == []
