@@ -102,6 +102,21 @@ def fold(text: str) -> str:
     return text.lower()
 
 
+def folds_in_place(text: str) -> bool:
+    """Whether folding ``text`` keeps every character where it stood (each folds to exactly
+    one): then an offset in the folded text is the same offset in ``text``. Looks at each
+    distinct non-ASCII character once."""
+    if text.isascii():
+        return True
+    distinct = set(
+        text.encode("utf-8", "surrogatepass")
+        .translate(None, _ASCII_BYTES)
+        .decode("utf-8", "surrogatepass")
+    )
+    table = _FOLD_TABLE
+    return all(len(table[ord(char)].lower()) == 1 for char in distinct)
+
+
 # ASCII fast path: letters lowered, digits kept, every other byte a separator.
 _ASCII_WORDS = bytes(
     (c | 0x20 if chr(c).isalpha() else c) if c < 128 and chr(c).isalnum() else 32

@@ -29,6 +29,7 @@ from watcher.rules.query import (
 )
 from watcher.text import (
     fold,
+    folds_in_place,
     html_to_text,
     normalize_text,
     spaced_words,
@@ -85,7 +86,7 @@ class Document:
 
     __slots__ = (
         "_bounds",
-        "_folded",
+        "_in_place",
         "_spaced",
         "_spans",
         "_surfaces",
@@ -102,7 +103,7 @@ class Document:
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
     ) -> None:
         self.text: dict[str, str] = {}
-        self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
+        self._in_place: dict[str, bool] = {}  # per text field: see ``_fast_cut``
         # per text field, " its words spaced ", None when not ASCII (see ``spaced_words``)
         self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
@@ -117,7 +118,7 @@ class Document:
             text = fields.get(name) or ""
             if text:
                 text = normalize_text(text)
-                folded = self._folded[name] = fold(text)
+                folded = fold(text)
                 spaced = spaced_words(folded)  # what split_words would work out, kept
                 if spaced is None:
                     self._spaced[name] = None
@@ -210,24 +211,21 @@ class Document:
         """Where a span stands in its text, read off the folded text, for texts whose folding
         kept every character in place (all English and most Spanish): no regex over the text.
         ``None`` when that cannot be trusted."""
-        folded = self._folded.get(span.field)
-        text = self.text[span.field]
-        if folded is None or len(folded) != len(text):
-            return None
         padded = self._spaced[span.field]
         if padded is None:
+            return None
+        in_place = self._in_place.get(span.field)
+        if in_place is None:
+            # Equal lengths would not prove it: "ß" folding to two letters and a lone accent
+            # vanishing elsewhere cancel out, and the cut would start on the accent.
+            in_place = self._in_place[span.field] = folds_in_place(self.text[span.field])
+        if not in_place:
             return None
         words = self.words[span.field]
         start = word_start(padded, words, span.start)
         last = span.end - 1
         end = (start if last == span.start else word_start(padded, words, last)) + len(words[last])
-        # Equal lengths do not prove that every character stayed in place (one character
-        # folding to two and a lone accent vanishing elsewhere cancel out); folding works per
-        # character, so a cut in place folds to the same cut of the folded text.
-        if text.isascii() or fold(text[start:end]) == folded[start:end]:
-            return start, end
-        self._folded.pop(span.field)  # moved about: the slow way for this field from now on
-        return None
+        return start, end
 
 
 # -- compiled query nodes -------------------------------------------------------------------------
