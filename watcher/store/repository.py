@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -158,6 +159,41 @@ _MARK_COPIES_SENT = (
 )
 
 
+_NEW_ITEMS_SEEN = (  # a poll brought new items: the feed's rhythm (``feeds.first_new_item``)
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id"))
+    .values(
+        first_new_item=func.coalesce(feeds.c.first_new_item, bindparam("b_now")),
+        last_new_item=bindparam("b_now"),
+        new_item_polls=feeds.c.new_item_polls + 1,
+    )
+)
+
+
+@dataclass
+class _Outbox:
+    """What a transaction's polls write after their items: hits, queued alerts and the feeds'
+    rhythm, each inserted with one executemany for the whole batch (one statement per alert
+    cost more than everything else the store does for an item)."""
+
+    statement: Any  # the alert insert: ON CONFLICT (article_key, channel) DO NOTHING
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    rhythm: list[dict[str, Any]] = field(default_factory=list)
+    queued: Counter[int] = field(default_factory=Counter)  # item id -> alerts stored for it
+
+    def flush(self, conn: Connection) -> None:
+        """Insert the alerts queued so far, in order: the first row of an (article, channel)
+        is stored, a later one (another feed's copy of the article) is not. Counts the
+        stored alerts by item; a grouped row is no alert of its own."""
+        if not self.alerts:
+            return
+        for row in conn.execute(self.statement, self.alerts):
+            if row.status == "pending":
+                self.queued[row.item_id] += 1
+        self.alerts = []
+
+
 def _with_article(query: Select[Any], item_id: Any) -> Select[Any]:
     """``query`` joined to its item and feed, with what an alert or a hit shows of them."""
     return (
@@ -225,7 +261,7 @@ class Store:
         self._queue_alert_stmt = (
             self._insert(deliveries)
             .on_conflict_do_nothing(index_elements=["article_key", "channel"])
-            .returning(deliveries.c.id)
+            .returning(deliveries.c.item_id, deliveries.c.status)
         )
 
     def migrate(self) -> None:
@@ -357,8 +393,16 @@ class Store:
                     .values({k: bindparam(f"b_{k}") for k in shape})
                 )
                 conn.execute(stmt, rows)
-            for rec in recs:
-                outcomes.append(self._record_items(conn, rec))
+            outbox = _Outbox(self._queue_alert_stmt)
+            stored = [self._record_items(conn, rec, outbox) for rec in recs]
+            outbox.flush(conn)
+            if outbox.hits:
+                conn.execute(hits.insert(), outbox.hits)
+            if outbox.rhythm:  # the feeds' rhythm, to tell a quiet feed from a dead one
+                conn.execute(_NEW_ITEMS_SEEN, outbox.rhythm)
+            for item_ids, hit_count in stored:
+                alerts = sum(outbox.queued[i] for i in item_ids)
+                outcomes.append(PollOutcome(len(item_ids), hit_count, alerts))
         return outcomes
 
     @staticmethod
@@ -396,21 +440,23 @@ class Store:
                 values["ttl"] = rec.ttl
         return values
 
-    def _record_items(self, conn: Connection, rec: PollRecord) -> PollOutcome:
-        """The rest of a poll, after its feed row: operator notice, new items, hits, alerts."""
-        new_items = hit_count = alert_count = 0
+    def _record_items(
+        self, conn: Connection, rec: PollRecord, outbox: _Outbox
+    ) -> tuple[list[int], int]:
+        """The rest of a poll, after its feed row: operator notice and new items now; hits,
+        queued alerts and the feed's rhythm into ``outbox``, written for the whole batch at
+        once. Returns the ids of the items it stored and how many hits they had."""
+        hit_count = 0
         if rec.notice is not None:
             self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
         inserted = self._insert_items(conn, rec)
-        new_items = len(inserted)
-        hit_rows: list[dict[str, Any]] = []
         story_rows: list[dict[str, Any]] = []
         index = self._story_index(conn, rec) if _groups(rec) and inserted else None
         for item, rule_hits in rec.items:
             item_id = inserted.get(item.key)
             if item_id is None or not rule_hits:
                 continue  # stored by an earlier poll (an edit is not a new article), or no hit
-            hit_rows += [
+            outbox.hits += [
                 {
                     "item_id": item_id,
                     "rule_id": h.rule_id,
@@ -425,8 +471,9 @@ class Store:
                 story = None
                 if index is not None:
                     story = self._story(index, rec, item_id, item, story_rows)
-                alert_count += self._queue_alerts(
+                self._queue_alerts(
                     conn,
+                    outbox,
                     item_id,
                     item,
                     rule_hits,
@@ -436,21 +483,11 @@ class Store:
                     rec.stories,
                     rec.channel_noise,
                 )
-        if hit_rows:
-            conn.execute(hits.insert(), hit_rows)
         if story_rows:
             conn.execute(story_items.insert(), story_rows)
-        if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.id == rec.feed_id)
-                .values(
-                    first_new_item=func.coalesce(feeds.c.first_new_item, rec.polled_at),
-                    last_new_item=rec.polled_at,
-                    new_item_polls=feeds.c.new_item_polls + 1,
-                )
-            )
-        return PollOutcome(new_items, hit_count, alert_count)
+        if inserted:
+            outbox.rhythm.append({"b_id": rec.feed_id, "b_now": rec.polled_at})
+        return list(inserted.values()), hit_count
 
     def _story(
         self,
@@ -680,6 +717,7 @@ class Store:
     def _queue_alerts(
         self,
         conn: Connection,
+        outbox: _Outbox,
         item_id: int,
         item: Item,
         rule_hits: Sequence[RuleHit],
@@ -688,7 +726,7 @@ class Store:
         story: int | None = None,
         stories: StoryPolicy | None = None,
         channel_noise: Mapping[str, Noise] | None = None,
-    ) -> int:
+    ) -> None:
         """One alert per (article, channel), naming every rule that routes the item there, due
         when the rules' noise control lets it go (``noise.plan``), each rule's settings filled
         in from the channel's (``noise.effective``). An alert beyond its rule's ``max_per_hour``
@@ -700,15 +738,17 @@ class Store:
         outlet's copy came first), the item's row is ``grouped`` into that alert instead (listed
         in it if it is not sent yet; never sent on its own, never counted against an hourly
         limit). A story's first alert on a channel waits ``stories.hold`` for copies to join.
-        Returns how many alerts were queued (grouped rows are not alerts of their own)."""
+        The rows go into ``outbox``, inserted in one statement with the batch's others; the
+        outbox is flushed before any read of ``deliveries`` here, so each read sees every
+        alert queued before it, as if each had been inserted at once."""
         by_channel: dict[str, list[RuleHit]] = {}
         for h in rule_hits:
             for channel in h.notify:
                 by_channel.setdefault(channel, []).append(h)
-        queued = 0
         for channel, channel_hits in by_channel.items():
             carrier = None
             if story is not None and story != item_id:
+                outbox.flush(conn)
                 carrier = conn.execute(
                     select(deliveries.c.id)
                     .where(
@@ -720,8 +760,7 @@ class Store:
                     .limit(1)
                 ).scalar()
             if carrier is not None:
-                conn.execute(
-                    self._queue_alert_stmt,
+                outbox.alerts.append(
                     {
                         "article_key": item.article_key,
                         "channel": channel,
@@ -736,7 +775,7 @@ class Store:
                         "held": None,
                         "story_id": story,
                         "grouped_into": carrier,
-                    },
+                    }
                 )
                 continue
             own = {h.rule_id: h.noise for h in channel_hits}
@@ -755,6 +794,7 @@ class Store:
                 # when they were queued would send every one of them at 07:00).
                 start, end = hour_window(due, tz)
                 col = deliveries.c
+                outbox.flush(conn)
                 sent_alone = conn.execute(
                     select(func.count())
                     .select_from(deliveries)
@@ -783,8 +823,7 @@ class Store:
                 if due < until:  # a digest or summary already waits; quiet hours may too
                     local_until = until.astimezone(tz).strftime("%H:%M:%S")
                     due, held = until, f"story hold: waiting for other outlets until {local_until}"
-            row = conn.execute(
-                self._queue_alert_stmt,
+            outbox.alerts.append(
                 {
                     "article_key": item.article_key,
                     "channel": channel,
@@ -799,10 +838,8 @@ class Store:
                     "held": held,
                     "story_id": story,
                     "grouped_into": None,
-                },
-            ).scalar()
-            queued += row is not None
-        return queued
+                }
+            )
 
     # -- alerts --------------------------------------------------------------------------------
 
