@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import logging
+import operator
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -19,8 +20,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Dialect,
     Engine,
     Select,
+    Table,
     and_,
     bindparam,
     create_engine,
@@ -159,6 +162,15 @@ _MARK_COPIES_SENT = (
 )
 
 
+_ITEM_COLUMNS = (
+    "feed_id key article_key title link summary content published language first_seen".split()
+)
+_HIT_COLUMNS = "item_id rule_id rule_title terms matched_at".split()
+_ALERT_COLUMNS = (
+    "article_key channel item_id rules status attempts created_at next_attempt rule batch held "
+    "story_id grouped_into"
+).split()
+
 _NEW_ITEMS_SEEN = (  # a poll brought new items: the feed's rhythm (``feeds.first_new_item``)
     update(feeds)
     .where(feeds.c.id == bindparam("b_id"))
@@ -170,13 +182,82 @@ _NEW_ITEMS_SEEN = (  # a poll brought new items: the feed's rhythm (``feeds.firs
 )
 
 
+class _RowsInsert:
+    """``INSERT INTO t (...) VALUES (...), (...), ... [ON CONFLICT (...) DO NOTHING]
+    [RETURNING ...]``, built once per table and dialect and sent to the driver as it is.
+
+    The SQL is what SQLAlchemy sends for an executemany of such an insert; what this saves
+    is SQLAlchemy's work per row (its parameter dicts and bind processing: for a round's items
+    that cost more than the database took to store them). Values go through the columns' own
+    bind processors (``UTCDateTime``), so they are stored exactly as SQLAlchemy stores them;
+    the other columns here have none on SQLite or PostgreSQL. Rows are sent in order, so of
+    rows that conflict with each other the first is stored, as with one insert per row."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        table: Table,
+        columns: Sequence[str],
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
+        assert len(columns) > 1  # itemgetter gives a tuple
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.columns = list(columns)
+        self.head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+        self.row = f"({', '.join([mark] * len(columns))})"
+        self.tail = ""
+        if conflict:
+            self.tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+        if returning:
+            self.tail += f" RETURNING {', '.join(map(quote, returning))}"
+        # bind processors by column position (None: the value goes as it is)
+        self.convert = [
+            (i, proc)
+            for i, name in enumerate(columns)
+            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            is not None
+        ]
+        # rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters
+        self.per_statement = max(1, min(500, 20000 // len(columns)))
+        self._sql: dict[int, str] = {}
+
+    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Insert ``rows`` (dicts by column name); the rows RETURNING gave, if any."""
+        pick = operator.itemgetter(*self.columns)
+        done: dict[Any, Any] = {}  # a round's rows share their timestamps: converted once
+        returned: list[Any] = []
+        for start in range(0, len(rows), self.per_statement):
+            chunk = rows[start : start + self.per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                values = list(pick(row))
+                for i, proc in self.convert:
+                    value = values[i]
+                    if value is not None:
+                        if value not in done:
+                            done[value] = proc(value)
+                        values[i] = done[value]
+                params += values
+            sql = self._sql.get(len(chunk))
+            if sql is None:
+                sql = self._sql[len(chunk)] = (
+                    self.head + ", ".join([self.row] * len(chunk)) + self.tail
+                )
+            result = conn.exec_driver_sql(sql, tuple(params))
+            if result.returns_rows:
+                returned += result.all()
+        return returned
+
+
 @dataclass
 class _Outbox:
     """What a transaction's polls write after their items: hits, queued alerts and the feeds'
     rhythm, each inserted with one executemany for the whole batch (one statement per alert
     cost more than everything else the store does for an item)."""
 
-    statement: Any  # the alert insert: ON CONFLICT (article_key, channel) DO NOTHING
+    statement: _RowsInsert  # the alert insert: ON CONFLICT (article_key, channel) DO NOTHING
     alerts: list[dict[str, Any]] = field(default_factory=list)
     hits: list[dict[str, Any]] = field(default_factory=list)
     rhythm: list[dict[str, Any]] = field(default_factory=list)
@@ -188,7 +269,7 @@ class _Outbox:
         stored alerts by item; a grouped row is no alert of its own."""
         if not self.alerts:
             return
-        for row in conn.execute(self.statement, self.alerts):
+        for row in self.statement(conn, self.alerts):
             if row.status == "pending":
                 self.queued[row.item_id] += 1
         self.alerts = []
@@ -257,11 +338,18 @@ class Store:
         self._stories_window = 0.0
         self._stories_pruned: datetime | None = None  # when expired signatures were last dropped
         self._stories_lock = threading.Lock()
-        # Built once: building a statement per alert (values inlined) cost more than running it.
-        self._queue_alert_stmt = (
-            self._insert(deliveries)
-            .on_conflict_do_nothing(index_elements=["article_key", "channel"])
-            .returning(deliveries.c.item_id, deliveries.c.status)
+        # The inserts of a poll's rows, built once (``_RowsInsert``).
+        dialect = self.engine.dialect
+        self._insert_alerts = _RowsInsert(
+            dialect,
+            deliveries,
+            [*_ALERT_COLUMNS],
+            conflict=["article_key", "channel"],
+            returning=["item_id", "status"],
+        )
+        self._insert_hits = _RowsInsert(dialect, hits, [*_HIT_COLUMNS])
+        self._insert_item_rows = _RowsInsert(
+            dialect, items, [*_ITEM_COLUMNS], conflict=["feed_id", "key"], returning=["id", "key"]
         )
 
     def migrate(self) -> None:
@@ -393,11 +481,10 @@ class Store:
                     .values({k: bindparam(f"b_{k}") for k in shape})
                 )
                 conn.execute(stmt, rows)
-            outbox = _Outbox(self._queue_alert_stmt)
+            outbox = _Outbox(self._insert_alerts)
             stored = [self._record_items(conn, rec, outbox) for rec in recs]
             outbox.flush(conn)
-            if outbox.hits:
-                conn.execute(hits.insert(), outbox.hits)
+            self._insert_hits(conn, outbox.hits)
             if outbox.rhythm:  # the feeds' rhythm, to tell a quiet feed from a dead one
                 conn.execute(_NEW_ITEMS_SEEN, outbox.rhythm)
             for item_ids, hit_count in stored:
@@ -563,18 +650,9 @@ class Store:
                 index.add(r.item_id, r.story_id, r.seen_at, signature, r.feed_id, r.title)
         return index
 
-    @functools.cached_property
-    def _insert_items_stmt(self) -> Any:
-        return (
-            self._insert(items)
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(items.c.id, items.c.key)
-        )
-
     def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
-        """Insert the poll's items in batches; return the ids of those new to the feed, by key
-        (one statement per batch: per-row statements cost more than the parse)."""
-        stmt = self._insert_items_stmt
+        """Insert the poll's items; return the ids of those new to the feed, by key (an item
+        the feed delivered before conflicts on ``(feed_id, key)`` and is not stored again)."""
         rows = [
             {
                 "feed_id": rec.feed_id,
@@ -590,11 +668,7 @@ class Store:
             }
             for item, _ in rec.items
         ]
-        inserted: dict[str, int] = {}
-        for i in range(0, len(rows), 500):
-            for r in conn.execute(stmt, rows[i : i + 500]):
-                inserted[r.key] = r.id
-        return inserted
+        return {key: item_id for item_id, key in self._insert_item_rows(conn, rows)}
 
     def reenable_feed(self, url: str) -> bool:
         """Poll a feed marked gone again, from its config URL, at the next chance; False when
