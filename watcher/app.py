@@ -9,6 +9,7 @@ from pathlib import Path
 from watcher.notify import Channels, check_channel_url
 from watcher.notify.render import check_template
 from watcher.rules.presearch import document_frequency
+from watcher.rules.ruleset import settle_long_lived
 from watcher.settings import Settings, load_settings
 from watcher.store import Store
 
@@ -46,6 +47,7 @@ def tune_rules(settings: Settings, store: Store) -> None:
     set then hands fewer needless candidates to evaluation). Matches are the same either way."""
     if len(settings.rules) >= TUNE_FROM_RULES:
         settings.rules.tune(document_frequency(store.recent_texts(TUNE_SAMPLE)))
+        settle_long_lived()  # the collector no longer walks 100,000 rules, 0.8 s each time
     else:
         settings.rules.prepare()
 

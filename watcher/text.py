@@ -158,11 +158,17 @@ def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int
     return spans
 
 
-def word_start(spaced: str, index: int) -> int:
+def word_start(padded: str, words: list[str], index: int) -> int:
     """Offset of word ``index`` in a text whose words are separated by whitespace only (see
-    ``spaced_words``): the length of what ``str.split`` leaves after that many words, in C,
-    with no object per word beyond the split ones."""
-    return len(spaced) - len(spaced.split(None, index)[-1])
+    ``spaced_words``), given as ``padded`` (the text with a space added at each end) and its
+    ``words`` (its ``split()``). The word is the n-th whole-word occurrence of its spelling, n
+    counted in the list; each occurrence is one search in C, and a word mostly occurs once."""
+    word = words[index]
+    pattern = " " + word + " "
+    at = padded.find(pattern)
+    for _ in range(words[:index].count(word)):
+        at = padded.find(pattern, at + 1)  # occurrences share the space between them
+    return at  # the match's leading space stands where the word stands in the unpadded text
 
 
 def spaced_words(folded: str) -> str | None:

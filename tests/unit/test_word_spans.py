@@ -106,8 +106,27 @@ def test_english_and_spanish_words_are_found_in_the_folded_text() -> None:
         folded = fold(normalized)
         spaced = spaced_words(folded)
         assert spaced is not None and len(folded) == len(normalized)
-        starts = [word_start(spaced, k) for k in range(len(split_words(folded)))]
+        words = split_words(folded)
+        starts = [word_start(f" {spaced} ", words, k) for k in range(len(words))]
         assert starts == [a for a, _ in word_spans(normalized)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["khan", "Khan", "KHAN", "a", "la", "Khan's", "x1", "--", ", "]),
+        max_size=30,
+    )
+)
+def test_a_repeated_word_is_found_where_each_of_its_occurrences_stands(pieces: list[str]) -> None:
+    # A spelling that occurs several times ("Khan ... Khan") is cut at the right occurrence.
+    text = " ".join(pieces)
+    folded = fold(normalize_text(text))
+    spaced = spaced_words(folded)
+    assert spaced is not None
+    words = split_words(folded)
+    starts = [word_start(f" {spaced} ", words, k) for k in range(len(words))]
+    assert starts == [a for a, _ in word_spans(text)]
 
 
 @settings(max_examples=400, deadline=None)

@@ -8,7 +8,7 @@ what each term found is kept for the other rules that ask.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import NamedTuple
@@ -93,6 +93,7 @@ class Document:
         "everything",
         "host",
         "memo",
+        "terms",
         "text",
         "words",
     )
@@ -102,6 +103,7 @@ class Document:
     ) -> None:
         self.text: dict[str, str] = {}
         self._folded: dict[str, str] = {}  # kept to find words in the text without a regex
+        # per text field, " its words spaced ", None when not ASCII (see ``spaced_words``)
         self._spaced: dict[str, str | None] = {}
         self.words: dict[str, list[str]] = {}
         self._spans: dict[str, list[tuple[int, int]]] = {}
@@ -109,13 +111,20 @@ class Document:
         # what each term and alias of the rules evaluated so far found here: the rules an
         # item is a candidate for share many terms ("Venezuela", a name that drew them all)
         self.memo: dict[object, tuple[object, Evaluation]] = {}
+        self.terms: dict[tuple[Span, ...], tuple[str, ...]] = {}  # see ``matched_terms``
         self.host = link_host(link)
         for name in TEXT_FIELDS:
             text = fields.get(name) or ""
             if text:
                 text = normalize_text(text)
                 folded = self._folded[name] = fold(text)
-                self.words[name] = split_words(folded)
+                spaced = spaced_words(folded)  # what split_words would work out, kept
+                if spaced is None:
+                    self._spaced[name] = None
+                    self.words[name] = split_words(folded)
+                else:
+                    self._spaced[name] = f" {spaced} "  # for ``word_start``, when a rule hits
+                    self.words[name] = spaced.split()
             else:
                 self.words[name] = []
             self.text[name] = text
@@ -205,15 +214,13 @@ class Document:
         text = self.text[span.field]
         if folded is None or len(folded) != len(text):
             return None
-        spaced = self._spaced.get(span.field, "")
-        if spaced == "":
-            spaced = self._spaced[span.field] = spaced_words(folded)
-        if spaced is None:
+        padded = self._spaced[span.field]
+        if padded is None:
             return None
         words = self.words[span.field]
-        start = word_start(spaced, span.start)
+        start = word_start(padded, words, span.start)
         last = span.end - 1
-        end = (start if last == span.start else word_start(spaced, last)) + len(words[last])
+        end = (start if last == span.start else word_start(padded, words, last)) + len(words[last])
         # Equal lengths do not prove that every character stayed in place (one character
         # folding to two and a lone accent vanishing elsewhere cancel out); folding works per
         # character, so a cut in place folds to the same cut of the folded text.
@@ -423,7 +430,8 @@ def _scope(own: str | None, within: str | None) -> tuple[str, ...]:
 def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluation:
     """Evaluate a compiled query; spans under a NOT or a failed branch are not reported.
     ``within`` limits every term to one field (the sides of a NEAR)."""
-    if isinstance(node, Term | AliasSet):
+    # compiled nodes are never subclassed: a test of the type's identity is the cheapest
+    if type(node) is Term or type(node) is AliasSet:
         # terms and aliases are shared objects, so their identity names them in the memo
         # (the node is kept beside its result: an id is only a name while its object lives)
         key: object = id(node) if within is None else (id(node), within)
@@ -433,7 +441,7 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
         found = _leaf(node, doc, within)
         doc.memo[key] = (node, found)
         return found
-    if isinstance(node, CAnd):
+    if type(node) is CAnd:
         spans = []
         units = []
         for child in node.children:
@@ -443,7 +451,7 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
             spans.extend(result.spans)
             units.extend(result.units)
         return _evaluation((True, spans, units))
-    if isinstance(node, COr):
+    if type(node) is COr:
         matched = False
         spans = []
         units = []
@@ -454,17 +462,31 @@ def evaluate(node: CNode, doc: Document, within: str | None = None) -> Evaluatio
                 spans.extend(result.spans)
                 units.extend(result.units)
         return _evaluation((True, spans, units)) if matched else NO_MATCH
-    if isinstance(node, CNot):
+    if type(node) is CNot:
         return NO_MATCH if evaluate(node.child, doc, within).matched else MATCH
-    if isinstance(node, CNear):
+    if type(node) is CNear:
         return _near(node, doc, within)
+    assert isinstance(node, LinkDomain)  # the one kind left
     host = doc.host
     on_domain = bool(host) and (host == node.domain or host.endswith("." + node.domain))
     return Evaluation(True, [Span("link", 0, 0)], []) if on_domain else NO_MATCH
 
 
-def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
-    """The distinct matched texts in reading order (title, summary, content), ignoring case."""
+def matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
+    """The distinct matched texts in reading order (title, summary, content), ignoring case.
+
+    Worked out once per set of spans and document: the rules an item hits often share their
+    terms (many rules name the same people), and then their hits share the answer."""
+    if len(spans) == 1:
+        return (doc.surface(spans[0]),)
+    key = tuple(spans)
+    found = doc.terms.get(key)
+    if found is None:
+        found = doc.terms[key] = _matched_terms(doc, spans)
+    return found
+
+
+def _matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
     # Reading order, longest first among spans that start together, so that one sweep drops a
     # span inside a longer matched span ("Bensouda" in "Fatou Bensouda"): it adds nothing.
     ordered = sorted(set(spans), key=lambda s: (_ORDER[s.field], s.start, -s.end))
@@ -489,7 +511,7 @@ def matched_terms(doc: Document, spans: Iterable[Span]) -> list[str]:
         if key not in seen:
             seen.add(key)
             terms.append(doc.surface(span))
-    return terms
+    return tuple(terms)
 
 
 def snippet(doc: Document, spans: Sequence[Span], words_around: int = 12) -> str:

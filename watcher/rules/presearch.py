@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import product
-from operator import itemgetter
+from itertools import compress, product
+from operator import itemgetter, not_
 
 import ahocorasick
 
@@ -95,8 +95,7 @@ class PresearchIndex:
 
     The first anchor is the set's member fewest rules use, the second the next one: "grace" and
     "ortega" are each common in the news, "Grace Ortega" together is rare, so a rule becomes a
-    candidate only when both are present. Every anchor and member is found by one
-    Aho-Corasick pass over the item's words.
+    candidate only when both are present.
     """
 
     def __init__(
@@ -121,34 +120,38 @@ class PresearchIndex:
         # the automaton in C, and every later test is a set operation on them.
         number = {member: n for n, member in enumerate(sorted(uses))}
         rank = {number[m]: cost(m) for m in uses}  # each member's cost, worked out once
-        single: dict[int, list[int]] = {}  # sets of one member: that member -> rules
-        pairs: dict[int, dict[int, list[int]]] = {}  # first anchor -> second -> rules
+        # A set of one member is wholly present when its member is: its rules are candidates
+        # at once. A set of two is when both its anchors are; a longer set has the rest of
+        # its members checked (a set comparison) for the rule it belongs to.
+        single: dict[int, list[int]] = {}  # the one member -> rules
+        pairs: dict[int, dict[int, tuple[list[int], list[tuple[frozenset[int], int]]]]] = {}
         self.always: list[int] = []  # rules with nothing to look for: tried on every item
-        numbered: list[tuple[frozenset[int], ...]] = []
         for i, sets in enumerate(reqs):
             if any(not s for s in sets):
                 self.always.append(i)
-                numbered.append(())
                 continue
-            ids = tuple(frozenset(map(number.__getitem__, s)) for s in sets)
-            numbered.append(ids)
-            for req in ids:
-                if len(req) == 1:
-                    single.setdefault(next(iter(req)), []).append(i)
+            for req in sets:
+                ids = frozenset(map(number.__getitem__, req))
+                if len(ids) == 1:
+                    single.setdefault(next(iter(ids)), []).append(i)
                     continue
-                first, second, *_ = sorted(req, key=rank.__getitem__)
-                pairs.setdefault(first, {}).setdefault(second, []).append(i)
-        self._sets = numbered
-        # first anchor -> rules anchored by it alone; first -> {second: rules anchored by both}
+                first, second, *rest = sorted(ids, key=rank.__getitem__)
+                whole, partial = pairs.setdefault(first, {}).setdefault(second, ([], []))
+                if rest:
+                    partial.append((ids, i))
+                else:
+                    whole.append(i)
         self._single = single
         self._pairs = pairs
         self._single_firsts = frozenset(single)
         self._pair_firsts = frozenset(pairs)
+        self._seconds = {first: frozenset(seconds) for first, seconds in pairs.items()}
         # All of it in one Aho-Corasick automaton, run once over the item's words as
         # ``Document.everything`` holds them (one space between words, one at each end): a
         # word is found as " word ", a prefix as " stem". One pass in C finds every member
-        # the item holds, prefixes included, with no lookup per word of the item; a hash
-        # lookup per word would first have to hash every word of the item.
+        # the item holds, prefixes included. (Intersecting the item's words with the rules'
+        # words, and an automaton for the prefixes alone, cost as many instructions: every
+        # word of the item has to be hashed first.)
         self._automaton = ahocorasick.Automaton()
         for member, n in number.items():
             self._automaton.add_word(_pattern(member), n)
@@ -158,26 +161,25 @@ class PresearchIndex:
         """The rules, in order, that an item could match, given its words separated by single
         spaces with a space at each end (``Document.everything``)."""
         present = set(map(_VALUE, self._automaton.iter(everything)))  # members, in C
-        found: set[int] = set(self.always)
-        single, pairs = self._single, self._pairs
-        for first in present & self._single_firsts:
-            found.update(single[first])
-        for first in present & self._pair_firsts:
-            seconds = pairs[first]
-            for second in present.intersection(seconds):  # in C: most are not there
-                found.update(seconds[second])
-        sets = self._sets
-        kept = []
-        for i in found:
-            rule_sets = sets[i]
-            # most rules have one set: test it without building a generator
-            if not rule_sets or rule_sets[0] <= present:
-                kept.append(i)
-                continue
-            if len(rule_sets) > 1 and any(s <= present for s in rule_sets[1:]):
-                kept.append(i)
-        kept.sort()
-        return kept
+        kept: set[int] = set(self.always)
+        # every loop over what the item holds runs in C (map, filter, compress): Python runs
+        # only for the anchor pairs the item holds both of, a few
+        kept.update(*map(self._single.__getitem__, present & self._single_firsts))
+        firsts = list(present & self._pair_firsts)
+        seconds = self._seconds
+        apart = map(present.isdisjoint, map(seconds.__getitem__, firsts))  # no set made
+        unsure: list[tuple[frozenset[int], int]] = []
+        pairs = self._pairs
+        for first in compress(firsts, map(not_, apart)):
+            by_second = pairs[first]
+            for second in present.intersection(seconds[first]):
+                whole, partial = by_second[second]
+                kept.update(whole)
+                unsure.extend(partial)
+        for members, i in unsure:
+            if members <= present:
+                kept.add(i)
+        return sorted(kept)
 
 
 _VALUE = itemgetter(1)  # an automaton match is (end, value)
