@@ -193,12 +193,13 @@ class _RowsInsert:
     """``INSERT INTO t (...) VALUES (...), (...), ... [ON CONFLICT (...) DO NOTHING]
     [RETURNING ...]``, built once per table and dialect and sent to the driver as it is.
 
-    The SQL is what SQLAlchemy sends for an executemany of such an insert; what this saves
-    is SQLAlchemy's work per row (its parameter dicts and bind processing: for a round's items
-    that cost more than the database took to store them). Values go through the columns' own
-    bind processors (``UTCDateTime``), so they are stored exactly as SQLAlchemy stores them;
-    the other columns here have none on SQLite or PostgreSQL. Rows are sent in order, so of
-    rows that conflict with each other the first is stored, as with one insert per row."""
+    The SQL is what SQLAlchemy itself sends for a batch insert with RETURNING (its
+    "insertmanyvalues"); what this saves is SQLAlchemy's work per row (its parameter dicts and
+    bind processing: for a round's items that cost more than the database took to store
+    them). Values go through the columns' own bind processors (``UTCDateTime``), so they are
+    stored exactly as SQLAlchemy stores them; the other columns here have none on SQLite or
+    PostgreSQL. Rows are sent in order, so of rows that conflict with each other the first is
+    stored, as with one insert per row."""
 
     def __init__(
         self,
@@ -260,8 +261,8 @@ class _RowsInsert:
 @dataclass
 class _Outbox:
     """What a transaction's polls write after their items: hits, queued alerts and the feeds'
-    rhythm, each inserted with one executemany for the whole batch (one statement per alert
-    cost more than everything else the store does for an item)."""
+    rhythm, each written for the whole batch at once, in a few statements (one statement per
+    alert cost more than everything else the store did for an item)."""
 
     statement: _RowsInsert  # the alert insert: ON CONFLICT (article_key, channel) DO NOTHING
     alerts: list[dict[str, Any]] = field(default_factory=list)
