@@ -6,6 +6,7 @@ batch queue their alerts with the rules' noise control exactly as polls committe
 from __future__ import annotations
 
 import asyncio
+import gc
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, time, timedelta
@@ -22,7 +23,7 @@ from watcher.models import Digest, FeedSpec, Noise, QuietHours
 from watcher.pipeline import Pipeline, PollReport, RoundWriter
 from watcher.rules.ruleset import RuleSet, RuleSpec, compile_rule
 from watcher.scheduler import POOL_FROM, Daemon
-from watcher.store import Store
+from watcher.store import PollRecord, Store
 from watcher.store.schema import deliveries
 
 START = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
@@ -77,7 +78,9 @@ def test_a_round_of_304s_updates_every_feed_exactly_beside_new_items_failures_an
         ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
         clock = Clock()
         pipeline = Pipeline(store, lambda: RULES, clock=clock)
+        collector = gc.get_threshold()
         first = _round(pipeline, specs, ids)
+        assert gc.get_threshold() == collector  # collects less during a round only
         assert sum(r.new_items for r in first) == 120
         assert sum(r.alerts for r in first) == 120
         before = {u: store.feed_state(ids[u]) for u in urls}
@@ -364,5 +367,119 @@ def test_a_round_waits_for_a_slow_store_instead_of_holding_every_feeds_items(
 
         asyncio.run(go())
         assert store.count_items(None) == 3 * len(recs)
+    finally:
+        store.close()
+
+
+ROUTED = RuleSet(
+    [
+        compile_rule(RuleSpec("v", "Venezuela", "Venezuela*", notify=("desk",)), {}),
+        compile_rule(RuleSpec("c", "Caracas", "Caracas", notify=("wire",)), {}),
+    ]
+)
+
+
+def test_an_article_in_many_feeds_and_batches_is_alerted_once_per_channel_every_copy_kept(
+    store_url: str,
+) -> None:
+    """Alerts of a batch go to the database together, in a few statements: an article
+    carried by two feeds of one batch, and again by a feed of a later batch, still gets one
+    alert per channel (the first copy's), a channel only a later copy reaches still gets its
+    own, and every copy is stored once with its hits. A poll committed twice in a batch
+    stores nothing the second time."""
+    store = Store(store_url)
+    store.migrate()
+    try:
+        specs = [FeedSpec(url=f"https://news.example/{n}.xml", name=n, interval=300) for n in "abc"]
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        pipeline = Pipeline(store, lambda: ROUTED, clock=Clock())
+        court, budget, oil = (f"https://news.example/story/{n}" for n in ("court", "budget", "oil"))
+        bodies = {
+            "a": [
+                Entry("a1", "Venezuela court opens case", link=court),
+                Entry("a2", "Venezuela budget", link=budget),
+            ],
+            "b": [
+                Entry("b1", "Venezuela court opens case in Caracas", link=court + "?utm_source=x"),
+                Entry("b2", "Venezuela oil", link=oil),
+            ],
+            "c": [
+                Entry("c1", "Venezuela court case, Caracas reacts", link=court),
+                Entry("c2", "Venezuela budget passes", link=budget),
+            ],
+        }
+
+        def poll(spec: FeedSpec, entries: list[Entry]) -> PollRecord:
+            feed_id = ids[spec.url]
+            fetched = FetchResult(spec.url, status=200, body=rss(entries))
+            return pipeline.decide(spec, feed_id, fetched, store.feed_state(feed_id))
+
+        a, b, c = specs
+        first = store.record_polls([poll(a, bodies["a"]), poll(b, bodies["b"])])
+        again = poll(a, [*bodies["a"], Entry("a3", "Venezuela oil output", link=oil)])
+        second = store.record_polls([poll(c, bodies["c"]), again, again])
+
+        assert [(o.new_items, o.hits, o.alerts) for o in first] == [(2, 2, 2), (2, 3, 2)]
+        assert [(o.new_items, o.hits, o.alerts) for o in second] == [
+            (2, 3, 0),
+            (1, 1, 0),
+            (0, 0, 0),
+        ]
+        with store.engine.connect() as conn:
+            ledger = conn.execute(
+                text(
+                    "SELECT d.article_key, d.channel, d.rules, i.key FROM deliveries d"
+                    " JOIN items i ON i.id = d.item_id ORDER BY d.article_key, d.channel"
+                )
+            ).all()
+        assert [tuple(row) for row in ledger] == [
+            (budget, "desk", '["v"]', "a2"),
+            (court, "desk", '["v"]', "a1"),  # the first copy's
+            (court, "wire", '["c"]', "b1"),  # only b1 (and c1, later) reach wire
+            (oil, "desk", '["v"]', "b2"),
+        ]
+        assert sum(o.alerts for o in first + second) == len(ledger)
+        with store.engine.connect() as conn:
+            stored = conn.execute(text("SELECT key FROM items ORDER BY key")).scalars().all()
+            hit_rows = conn.execute(text("SELECT count(*) FROM hits")).scalar_one()
+        assert stored == ["a1", "a2", "a3", "b1", "b2", "c1", "c2"]
+        assert hit_rows == 9
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "at", [START, START + timedelta(microseconds=123456)], ids=["whole-second", "microseconds"]
+)
+def test_times_a_batch_stores_compare_exactly_with_times_asked_about(
+    store_url: str, at: datetime
+) -> None:
+    """Items, hits and alerts go to the driver in statements of our own: their times must
+    be stored as SQLAlchemy stores them, or "hits since", "items since" and "due now" would
+    miss rows stored at that very instant (SQLite compares them as text)."""
+    store = Store(store_url)
+    store.migrate()
+    try:
+        spec = FeedSpec(url="https://news.example/t.xml", name="t", interval=300)
+        feed_id = store.sync_feeds([spec])[spec.url].id
+        clock = Clock()
+        clock.now = at
+        pipeline = Pipeline(store, lambda: ROUTED, clock=clock)
+        body = rss([Entry(f"t{k}", f"Venezuela story {k} in Caracas") for k in range(3)])
+        fetched = FetchResult(spec.url, status=200, body=body)
+        outcome = store.record_poll(
+            pipeline.decide(spec, feed_id, fetched, store.feed_state(feed_id))
+        )
+        assert (outcome.new_items, outcome.hits, outcome.alerts) == (3, 6, 6)
+
+        assert store.count_items(at) == 3
+        assert store.count_items(at + timedelta(microseconds=1)) == 0
+        assert len(store.hits(None, at, 0)) == 6
+        assert store.hits(None, at + timedelta(microseconds=1), 0) == []
+        assert store.next_attempt_at() == at
+        assert len(store.claim_due_alerts(at, timedelta(minutes=5))) == 6
+        # published times (the feed's pubDate) read back as they were given
+        [view] = [h for h in store.hits("v", None, 0) if h.title == "Venezuela story 0 in Caracas"]
+        assert view.published == datetime(2021, 11, 4, 10, 0, tzinfo=UTC)
     finally:
         store.close()

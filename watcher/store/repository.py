@@ -11,15 +11,19 @@ import contextlib
 import functools
 import json
 import logging
+import operator
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    Dialect,
     Engine,
     Select,
+    Table,
     and_,
     bindparam,
     create_engine,
@@ -158,6 +162,126 @@ _MARK_COPIES_SENT = (
 )
 
 
+_ITEM_COLUMNS = (
+    "feed_id key article_key title link summary content published language first_seen".split()
+)
+_HIT_COLUMNS = "item_id rule_id rule_title terms matched_at".split()
+_ALERT_COLUMNS = (
+    "article_key channel item_id rules status attempts created_at next_attempt rule batch held "
+    "story_id grouped_into"
+).split()
+
+_NEW_ITEMS_SEEN = (  # a poll brought new items: the feed's rhythm (``feeds.first_new_item``)
+    update(feeds)
+    .where(feeds.c.id == bindparam("b_id"))
+    .values(
+        first_new_item=func.coalesce(feeds.c.first_new_item, bindparam("b_now")),
+        last_new_item=bindparam("b_now"),
+        new_item_polls=feeds.c.new_item_polls + 1,
+    )
+)
+
+
+# Rows per statement of a ``_RowsInsert``: a few sizes only, since the driver keeps each
+# statement it has seen compiled (SQLite: the last 128), and a statement of 500 rows takes
+# ~0.5 MB compiled; one per row count seen cost ~20 MB over a round. 500 rows of 13 columns
+# stay well under SQLite's 32,766 parameters and PostgreSQL's 65,535.
+_CHUNKS = (500, 200, 100, 50, 20, 10, 5, 2, 1)
+
+
+class _RowsInsert:
+    """``INSERT INTO t (...) VALUES (...), (...), ... [ON CONFLICT (...) DO NOTHING]
+    [RETURNING ...]``, built once per table and dialect and sent to the driver as it is.
+
+    The SQL is what SQLAlchemy itself sends for a batch insert with RETURNING (its
+    "insertmanyvalues"); what this saves is SQLAlchemy's work per row (its parameter dicts and
+    bind processing: for a round's items that cost more than the database took to store
+    them). Values go through the columns' own bind processors (``UTCDateTime``), so they are
+    stored exactly as SQLAlchemy stores them; the other columns here have none on SQLite or
+    PostgreSQL. Rows are sent in order, so of rows that conflict with each other the first is
+    stored, as with one insert per row."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        table: Table,
+        columns: Sequence[str],
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> None:
+        assert len(columns) > 1  # itemgetter gives a tuple
+        quote = dialect.identifier_preparer.quote
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.columns = list(columns)
+        self.head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+        self.row = f"({', '.join([mark] * len(columns))})"
+        self.tail = ""
+        if conflict:
+            self.tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+        if returning:
+            self.tail += f" RETURNING {', '.join(map(quote, returning))}"
+        # bind processors by column position (None: the value goes as it is)
+        self.convert = [
+            (i, proc)
+            for i, name in enumerate(columns)
+            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            is not None
+        ]
+        self._sql: dict[int, str] = {}
+
+    def __call__(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Insert ``rows`` (dicts by column name); the rows RETURNING gave, if any."""
+        pick = operator.itemgetter(*self.columns)
+        done: dict[Any, Any] = {}  # a round's rows share their timestamps: converted once
+        returned: list[Any] = []
+        start = 0
+        while start < len(rows):
+            size = next(n for n in _CHUNKS if n <= len(rows) - start)
+            chunk = rows[start : start + size]
+            start += size
+            params: list[Any] = []
+            for row in chunk:
+                values = list(pick(row))
+                for i, proc in self.convert:
+                    value = values[i]
+                    if value is not None:
+                        if value not in done:
+                            done[value] = proc(value)
+                        values[i] = done[value]
+                params += values
+            sql = self._sql.get(size)
+            if sql is None:
+                sql = self._sql[size] = self.head + ", ".join([self.row] * size) + self.tail
+            result = conn.exec_driver_sql(sql, tuple(params))
+            if result.returns_rows:
+                returned += result.all()
+        return returned
+
+
+@dataclass
+class _Outbox:
+    """What a transaction's polls write after their items: hits, queued alerts and the feeds'
+    rhythm, each written for the whole batch at once, in a few statements (one statement per
+    alert cost more than everything else the store did for an item)."""
+
+    statement: _RowsInsert  # the alert insert: ON CONFLICT (article_key, channel) DO NOTHING
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    hits: list[dict[str, Any]] = field(default_factory=list)
+    rhythm: list[dict[str, Any]] = field(default_factory=list)
+    queued: Counter[int] = field(default_factory=Counter)  # item id -> alerts stored for it
+
+    def flush(self, conn: Connection) -> None:
+        """Insert the alerts queued so far, in order: the first row of an (article, channel)
+        is stored, a later one (another feed's copy of the article) is not. Counts the
+        stored alerts by item; a grouped row is no alert of its own."""
+        if not self.alerts:
+            return
+        for row in self.statement(conn, self.alerts):
+            if row.status == "pending":
+                self.queued[row.item_id] += 1
+        self.alerts = []
+
+
 def _with_article(query: Select[Any], item_id: Any) -> Select[Any]:
     """``query`` joined to its item and feed, with what an alert or a hit shows of them."""
     return (
@@ -221,11 +345,18 @@ class Store:
         self._stories_window = 0.0
         self._stories_pruned: datetime | None = None  # when expired signatures were last dropped
         self._stories_lock = threading.Lock()
-        # Built once: building a statement per alert (values inlined) cost more than running it.
-        self._queue_alert_stmt = (
-            self._insert(deliveries)
-            .on_conflict_do_nothing(index_elements=["article_key", "channel"])
-            .returning(deliveries.c.id)
+        # The inserts of a poll's rows, built once (``_RowsInsert``).
+        dialect = self.engine.dialect
+        self._insert_alerts = _RowsInsert(
+            dialect,
+            deliveries,
+            [*_ALERT_COLUMNS],
+            conflict=["article_key", "channel"],
+            returning=["item_id", "status"],
+        )
+        self._insert_hits = _RowsInsert(dialect, hits, [*_HIT_COLUMNS])
+        self._insert_item_rows = _RowsInsert(
+            dialect, items, [*_ITEM_COLUMNS], conflict=["feed_id", "key"], returning=["id", "key"]
         )
 
     def migrate(self) -> None:
@@ -357,8 +488,15 @@ class Store:
                     .values({k: bindparam(f"b_{k}") for k in shape})
                 )
                 conn.execute(stmt, rows)
-            for rec in recs:
-                outcomes.append(self._record_items(conn, rec))
+            outbox = _Outbox(self._insert_alerts)
+            stored = [self._record_items(conn, rec, outbox) for rec in recs]
+            outbox.flush(conn)
+            self._insert_hits(conn, outbox.hits)
+            if outbox.rhythm:  # the feeds' rhythm, to tell a quiet feed from a dead one
+                conn.execute(_NEW_ITEMS_SEEN, outbox.rhythm)
+            for item_ids, hit_count in stored:
+                alerts = sum(outbox.queued[i] for i in item_ids)
+                outcomes.append(PollOutcome(len(item_ids), hit_count, alerts))
         return outcomes
 
     @staticmethod
@@ -396,21 +534,23 @@ class Store:
                 values["ttl"] = rec.ttl
         return values
 
-    def _record_items(self, conn: Connection, rec: PollRecord) -> PollOutcome:
-        """The rest of a poll, after its feed row: operator notice, new items, hits, alerts."""
-        new_items = hit_count = alert_count = 0
+    def _record_items(
+        self, conn: Connection, rec: PollRecord, outbox: _Outbox
+    ) -> tuple[list[int], int]:
+        """The rest of a poll, after its feed row: operator notice and new items now; hits,
+        queued alerts and the feed's rhythm into ``outbox``, written for the whole batch at
+        once. Returns the ids of the items it stored and how many hits they had."""
+        hit_count = 0
         if rec.notice is not None:
             self._queue_operator_alert(conn, *rec.notice, rec.polled_at)
         inserted = self._insert_items(conn, rec)
-        new_items = len(inserted)
-        hit_rows: list[dict[str, Any]] = []
         story_rows: list[dict[str, Any]] = []
         index = self._story_index(conn, rec) if _groups(rec) and inserted else None
         for item, rule_hits in rec.items:
             item_id = inserted.get(item.key)
             if item_id is None or not rule_hits:
                 continue  # stored by an earlier poll (an edit is not a new article), or no hit
-            hit_rows += [
+            outbox.hits += [
                 {
                     "item_id": item_id,
                     "rule_id": h.rule_id,
@@ -425,8 +565,9 @@ class Store:
                 story = None
                 if index is not None:
                     story = self._story(index, rec, item_id, item, story_rows)
-                alert_count += self._queue_alerts(
+                self._queue_alerts(
                     conn,
+                    outbox,
                     item_id,
                     item,
                     rule_hits,
@@ -436,21 +577,11 @@ class Store:
                     rec.stories,
                     rec.channel_noise,
                 )
-        if hit_rows:
-            conn.execute(hits.insert(), hit_rows)
         if story_rows:
             conn.execute(story_items.insert(), story_rows)
-        if new_items:  # the feed's rhythm, to tell a quiet feed from a dead one
-            conn.execute(
-                update(feeds)
-                .where(feeds.c.id == rec.feed_id)
-                .values(
-                    first_new_item=func.coalesce(feeds.c.first_new_item, rec.polled_at),
-                    last_new_item=rec.polled_at,
-                    new_item_polls=feeds.c.new_item_polls + 1,
-                )
-            )
-        return PollOutcome(new_items, hit_count, alert_count)
+        if inserted:
+            outbox.rhythm.append({"b_id": rec.feed_id, "b_now": rec.polled_at})
+        return list(inserted.values()), hit_count
 
     def _story(
         self,
@@ -526,18 +657,9 @@ class Store:
                 index.add(r.item_id, r.story_id, r.seen_at, signature, r.feed_id, r.title)
         return index
 
-    @functools.cached_property
-    def _insert_items_stmt(self) -> Any:
-        return (
-            self._insert(items)
-            .on_conflict_do_nothing(index_elements=["feed_id", "key"])
-            .returning(items.c.id, items.c.key)
-        )
-
     def _insert_items(self, conn: Connection, rec: PollRecord) -> dict[str, int]:
-        """Insert the poll's items in batches; return the ids of those new to the feed, by key
-        (one statement per batch: per-row statements cost more than the parse)."""
-        stmt = self._insert_items_stmt
+        """Insert the poll's items; return the ids of those new to the feed, by key (an item
+        the feed delivered before conflicts on ``(feed_id, key)`` and is not stored again)."""
         rows = [
             {
                 "feed_id": rec.feed_id,
@@ -553,11 +675,7 @@ class Store:
             }
             for item, _ in rec.items
         ]
-        inserted: dict[str, int] = {}
-        for i in range(0, len(rows), 500):
-            for r in conn.execute(stmt, rows[i : i + 500]):
-                inserted[r.key] = r.id
-        return inserted
+        return {key: item_id for item_id, key in self._insert_item_rows(conn, rows)}
 
     def reenable_feed(self, url: str) -> bool:
         """Poll a feed marked gone again, from its config URL, at the next chance; False when
@@ -680,6 +798,7 @@ class Store:
     def _queue_alerts(
         self,
         conn: Connection,
+        outbox: _Outbox,
         item_id: int,
         item: Item,
         rule_hits: Sequence[RuleHit],
@@ -688,7 +807,7 @@ class Store:
         story: int | None = None,
         stories: StoryPolicy | None = None,
         channel_noise: Mapping[str, Noise] | None = None,
-    ) -> int:
+    ) -> None:
         """One alert per (article, channel), naming every rule that routes the item there, due
         when the rules' noise control lets it go (``noise.plan``), each rule's settings filled
         in from the channel's (``noise.effective``). An alert beyond its rule's ``max_per_hour``
@@ -700,15 +819,17 @@ class Store:
         outlet's copy came first), the item's row is ``grouped`` into that alert instead (listed
         in it if it is not sent yet; never sent on its own, never counted against an hourly
         limit). A story's first alert on a channel waits ``stories.hold`` for copies to join.
-        Returns how many alerts were queued (grouped rows are not alerts of their own)."""
+        The rows go into ``outbox``, inserted in one statement with the batch's others; the
+        outbox is flushed before any read of ``deliveries`` here, so each read sees every
+        alert queued before it, as if each had been inserted at once."""
         by_channel: dict[str, list[RuleHit]] = {}
         for h in rule_hits:
             for channel in h.notify:
                 by_channel.setdefault(channel, []).append(h)
-        queued = 0
         for channel, channel_hits in by_channel.items():
             carrier = None
             if story is not None and story != item_id:
+                outbox.flush(conn)
                 carrier = conn.execute(
                     select(deliveries.c.id)
                     .where(
@@ -720,8 +841,7 @@ class Store:
                     .limit(1)
                 ).scalar()
             if carrier is not None:
-                conn.execute(
-                    self._queue_alert_stmt,
+                outbox.alerts.append(
                     {
                         "article_key": item.article_key,
                         "channel": channel,
@@ -736,7 +856,7 @@ class Store:
                         "held": None,
                         "story_id": story,
                         "grouped_into": carrier,
-                    },
+                    }
                 )
                 continue
             own = {h.rule_id: h.noise for h in channel_hits}
@@ -755,6 +875,7 @@ class Store:
                 # when they were queued would send every one of them at 07:00).
                 start, end = hour_window(due, tz)
                 col = deliveries.c
+                outbox.flush(conn)
                 sent_alone = conn.execute(
                     select(func.count())
                     .select_from(deliveries)
@@ -783,8 +904,7 @@ class Store:
                 if due < until:  # a digest or summary already waits; quiet hours may too
                     local_until = until.astimezone(tz).strftime("%H:%M:%S")
                     due, held = until, f"story hold: waiting for other outlets until {local_until}"
-            row = conn.execute(
-                self._queue_alert_stmt,
+            outbox.alerts.append(
                 {
                     "article_key": item.article_key,
                     "channel": channel,
@@ -799,10 +919,8 @@ class Store:
                     "held": held,
                     "story_id": story,
                     "grouped_into": None,
-                },
-            ).scalar()
-            queued += row is not None
-        return queued
+                }
+            )
 
     # -- alerts --------------------------------------------------------------------------------
 
