@@ -32,7 +32,7 @@ from watcher.fetcher import FetchResult, fetch, is_file
 from watcher.health import HealthPolicy, next_notice
 from watcher.models import FeedSpec, FeedState, Item, Noise, RuleHit, StoryPolicy
 from watcher.parser import ParsedFeed, parse_feed
-from watcher.rules.ruleset import RuleSet
+from watcher.rules.ruleset import RuleSet, settle_long_lived
 from watcher.store import PollOutcome, PollRecord, Store
 
 log = logging.getLogger(__name__)
@@ -132,6 +132,9 @@ def _start_worker(rules: RuleSet | None) -> None:
     _worker_rules = rules
     if rules is not None:
         rules.prepare()
+    # what the process was started with lives as long as it does: out of the collector's walks
+    # (a large rule set is millions of objects, each full collection would walk them all)
+    settle_long_lived()
 
 
 def _feed_words(spec: FeedSpec, title: str | None) -> tuple[str, ...]:
