@@ -1,15 +1,15 @@
 """Presearch: find the few rules an item could match, without looking at the others.
 
-Every rule is reduced to *requirements*: sets of words (and word prefixes, written ``stem*``) of
-which an item must hold all the members of at least one set for the rule to be able to match
-(``("Grace Ortega" OR "Leopoldo López") AND Caracas`` needs {grace, ortega, caracas} or
-{leopoldo, lopez, caracas}). From each set one *anchor* is indexed: the member fewest other
-rules use (names, not context words like "caracas"). An item's candidates are the rules
-anchored by what it holds, found with one Aho-Corasick pass over its words (which finds the
-prefixes too); a candidate is then kept only if one of its sets is wholly present (a set
-comparison), and only those are evaluated. So the cost per item follows the rules it could
-hit, not the number loaded: the design of Lucene Monitor and the Elasticsearch percolator, done
-on words because watcher's queries are about words.
+Every rule is reduced to *requirements*: sets of words, phrases of exact words, and word
+prefixes (written ``stem*``), of which an item must hold all the members of at least one set
+for the rule to be able to match (``("Grace Ortega" OR "Leopoldo López") AND Caracas`` needs
+{"grace ortega", caracas} or {"leopoldo lopez", caracas}). From each set one *anchor* is
+indexed: the member fewest other rules use (names, not context words like "caracas"). An
+item's candidates are the rules anchored by what it holds, found with one Aho-Corasick pass
+over its words (which finds phrases and prefixes too); a candidate is then kept only if one of
+its sets is wholly present (a set comparison), and only those are evaluated. So the cost per
+item follows the rules it could hit, not the number loaded: the design of Lucene Monitor and
+the Elasticsearch percolator, done on words because watcher's queries are about words.
 """
 
 from __future__ import annotations
@@ -44,9 +44,14 @@ def _term(term: Term, cache: dict[int, tuple[Term, Requirement]]) -> Requirement
     known = cache.get(id(term))
     if known is not None and known[0] is term:
         return known[1]
-    found = frozenset(
-        p.text if p.kind == "word" else p.text + "*" for p in term.parts if p.kind != "any"
-    )
+    if term.pattern and len(term.parts) > 1:
+        # a phrase of exact words is one member, "karim khan", found as " karim khan " as the
+        # matcher finds it: an item holding "Karim" and "Khan" apart is no candidate
+        found = frozenset((term.pattern[1:-1],))
+    else:
+        found = frozenset(
+            p.text if p.kind == "word" else p.text + "*" for p in term.parts if p.kind != "any"
+        )
     cache[id(term)] = (term, found)
     return found
 
@@ -93,9 +98,10 @@ def requirements(
 class PresearchIndex:
     """Two anchors per requirement set -> the rules (by position) it belongs to.
 
-    The first anchor is the set's member fewest rules use, the second the next one: "grace" and
-    "ortega" are each common in the news, "Grace Ortega" together is rare, so a rule becomes a
-    candidate only when both are present.
+    The first anchor is the set's member fewest rules use, the second the next one: in
+    ``"Grace Ortega" AND (oil OR gas)`` the name, then the word, so a rule becomes a candidate
+    only when both are present. A phrase is one member: "grace" and "ortega" are each common
+    in the news, "grace ortega" together is rare.
     """
 
     def __init__(
