@@ -86,11 +86,7 @@ def fold(text: str) -> str:
         return text.lower()
     # Look at each distinct character once: a news text holds a few accented letters and
     # quotes, and replacing each of them is far faster than decomposing the whole text.
-    distinct = set(
-        text.encode("utf-8", "surrogatepass")
-        .translate(None, _ASCII_BYTES)  # drops every ASCII byte, in C
-        .decode("utf-8", "surrogatepass")
-    )
+    distinct = _distinct_non_ascii(text)
     if len(distinct) <= _FEW:
         table = _FOLD_TABLE
         for char in distinct:
@@ -108,13 +104,17 @@ def folds_in_place(text: str) -> bool:
     distinct non-ASCII character once."""
     if text.isascii():
         return True
-    distinct = set(
+    table = _FOLD_TABLE
+    return all(len(table[ord(char)].lower()) == 1 for char in _distinct_non_ascii(text))
+
+
+def _distinct_non_ascii(text: str) -> set[str]:
+    """The distinct characters of ``text`` beyond ASCII, gathered in C."""
+    return set(
         text.encode("utf-8", "surrogatepass")
-        .translate(None, _ASCII_BYTES)
+        .translate(None, _ASCII_BYTES)  # drops every ASCII byte
         .decode("utf-8", "surrogatepass")
     )
-    table = _FOLD_TABLE
-    return all(len(table[ord(char)].lower()) == 1 for char in distinct)
 
 
 # ASCII fast path: letters lowered, digits kept, every other byte a separator.

@@ -108,10 +108,8 @@ class PresearchIndex:
         self, nodes: Sequence[CNode], frequency: Mapping[str, float] | None = None
     ) -> None:
         terms: dict[int, tuple[Term, Requirement]] = {}
-        reqs: list[tuple[Requirement, ...]] = [
-            tuple(sorted(set(requirements(n, terms)), key=len)) for n in nodes
-        ]
-        uses = Counter(member for sets in reqs for s in set(sets) for member in s)
+        reqs = [set(requirements(n, terms)) for n in nodes]  # each set indexed on its own
+        uses = Counter(member for sets in reqs for s in sets for member in s)
         frequency = frequency or {}
 
         def cost(member: str) -> tuple[bool, int, int, int]:
