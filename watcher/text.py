@@ -84,9 +84,22 @@ def fold(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
+    return _fold_distinct(text, _distinct_non_ascii(text))
+
+
+def fold_checked(text: str) -> tuple[str, bool]:
+    """``fold(text)``, and whether folding kept every character where it stood (each folded to
+    exactly one): then an offset in the folded text is the same offset in ``text``. One look at
+    the text's distinct non-ASCII characters serves both."""
+    if text.isascii():
+        return text.lower(), True
+    distinct = _distinct_non_ascii(text)
+    return _fold_distinct(text, distinct), _keep_place(distinct)
+
+
+def _fold_distinct(text: str, distinct: set[str]) -> str:
     # Look at each distinct character once: a news text holds a few accented letters and
     # quotes, and replacing each of them is far faster than decomposing the whole text.
-    distinct = _distinct_non_ascii(text)
     if len(distinct) <= _FEW:
         table = _FOLD_TABLE
         for char in distinct:
@@ -98,14 +111,20 @@ def fold(text: str) -> str:
     return text.lower()
 
 
-def folds_in_place(text: str) -> bool:
-    """Whether folding ``text`` keeps every character where it stood (each folds to exactly
-    one): then an offset in the folded text is the same offset in ``text``. Looks at each
-    distinct non-ASCII character once."""
-    if text.isascii():
+# Characters known to fold to exactly one character: filled as they are met, so that the test
+# for a text is one subset test in C.
+_IN_PLACE: set[str] = set()
+
+
+def _keep_place(distinct: set[str]) -> bool:
+    if distinct <= _IN_PLACE:
         return True
     table = _FOLD_TABLE
-    return all(len(table[ord(char)].lower()) == 1 for char in _distinct_non_ascii(text))
+    for char in distinct - _IN_PLACE:
+        if len(table[ord(char)].lower()) != 1:
+            return False
+        _IN_PLACE.add(char)
+    return True
 
 
 def _distinct_non_ascii(text: str) -> set[str]:

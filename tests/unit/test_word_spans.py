@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from watcher.rules.matcher import Document, Span
 from watcher.text import (
     fold,
+    fold_checked,
     normalize_text,
     spaced_words,
     split_words,
@@ -85,6 +86,17 @@ def test_a_phrase_surface_runs_from_its_first_word_to_its_last(text: str) -> Non
     assert whole.startswith(expected[0])
     assert whole.endswith(expected[-1])
     assert split_words(fold(whole)) == words
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=4))
+@example(["Guaidó", "straße"])  # a character met before must not make a new one look safe
+def test_fold_checked_says_whether_every_character_folds_to_one(batch: list[str]) -> None:
+    # several texts in a row: what earlier texts taught the check must not change its answer
+    for text in batch:
+        folded, in_place = fold_checked(text)
+        assert folded == fold(text)
+        assert in_place == all(len(fold(char)) == 1 for char in text)
 
 
 def test_folding_that_moves_characters_is_caught() -> None:

@@ -29,7 +29,7 @@ from watcher.rules.query import (
 )
 from watcher.text import (
     fold,
-    folds_in_place,
+    fold_checked,
     html_to_text,
     normalize_text,
     spaced_words,
@@ -102,11 +102,17 @@ class Document:
     def __init__(
         self, fields: Mapping[str, str], link: str | None = None, feed: Sequence[str] = ()
     ) -> None:
-        self.text: dict[str, str] = {}
-        self._in_place: dict[str, bool] = {}  # per text field: see ``_fast_cut``
+        # (each dict is filled through a local name: this runs for every item)
+        texts: dict[str, str] = {}
+        in_place: dict[str, bool] = {}  # per text field: see ``_fast_cut``
         # per text field, " its words spaced ", None when not ASCII (see ``spaced_words``)
-        self._spaced: dict[str, str | None] = {}
-        self.words: dict[str, list[str]] = {}
+        spaced_of: dict[str, str | None] = {}
+        words: dict[str, list[str]] = {}
+        # each field's stretch of ``everything``: from the space before its first word to the
+        # space after its last, so that " word " patterns found in it are the field's own
+        bounds: dict[str, tuple[int, int]] = {}
+        self.text, self._in_place, self._spaced, self.words = texts, in_place, spaced_of, words
+        self._bounds = bounds
         self._spans: dict[str, list[tuple[int, int]]] = {}
         self._surfaces: dict[Span, str] = {}
         # what each term and alias of the rules evaluated so far found here: the rules an
@@ -114,38 +120,41 @@ class Document:
         self.memo: dict[object, tuple[object, Evaluation]] = {}
         self.terms: dict[tuple[Span, ...], tuple[str, ...]] = {}  # see ``matched_terms``
         self.host = link_host(link)
+        parts = []
+        at = 0
         for name in TEXT_FIELDS:
-            text = fields.get(name) or ""
+            text = fields.get(name)
             if text:
                 text = normalize_text(text)
-                folded = fold(text)
+                # whether a word's place in ``folded`` is its place in ``text``: see _fast_cut
+                folded, in_place[name] = fold_checked(text)
                 spaced = spaced_words(folded)  # what split_words would work out, kept
                 if spaced is None:
-                    self._spaced[name] = None
-                    self.words[name] = split_words(folded)
+                    spaced_of[name] = None
+                    found = split_words(folded)
                 else:
-                    self._spaced[name] = f" {spaced} "  # for ``word_start``, when a rule hits
-                    self.words[name] = spaced.split()
+                    spaced_of[name] = f" {spaced} "  # for ``word_start``, when a rule hits
+                    found = spaced.split()
+                part = " ".join(found)
             else:
-                self.words[name] = []
-            self.text[name] = text
+                text, found, part = "", [], ""
+            texts[name] = text
+            words[name] = found
+            parts.append(part)
+            bounds[name] = (at, at + len(part) + 2)
+            at += len(part) + 3
         # feed: its name and each of its tags, as separate runs of words
-        self.text["feed"] = " | ".join(feed)
+        texts["feed"] = " | ".join(feed)
         found = []
         if feed:
             segments = [split_words(fold(normalize_text(s))) for s in feed if s]
             found = [w for seg in segments for w in (*seg, _GAP)][:-1]
-        self.words["feed"] = found
-        parts = [" ".join(self.words[name]) for name in FIELDS]
+        words["feed"] = found
+        part = " ".join(found)
+        parts.append(part)
+        bounds["feed"] = (at, at + len(part) + 2)
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
-        # each field's stretch of ``everything``: from the space before its first word to the
-        # space after its last, so that " word " patterns found in it are the field's own
-        self._bounds: dict[str, tuple[int, int]] = {}
-        at = 0
-        for name, part in zip(FIELDS, parts, strict=True):
-            self._bounds[name] = (at, at + len(part) + 2)
-            at += len(part) + 3
-        self._text_bounds = (self._bounds["title"][0], self._bounds["content"][1])
+        self._text_bounds = (0, bounds["content"][1])
 
     @classmethod
     def from_html(
@@ -214,12 +223,9 @@ class Document:
         padded = self._spaced[span.field]
         if padded is None:
             return None
-        in_place = self._in_place.get(span.field)
-        if in_place is None:
-            # Equal lengths would not prove it: "ß" folding to two letters and a lone accent
-            # vanishing elsewhere cancel out, and the cut would start on the accent.
-            in_place = self._in_place[span.field] = folds_in_place(self.text[span.field])
-        if not in_place:
+        # Equal lengths would not prove it: "ß" folding to two letters and a lone accent
+        # vanishing elsewhere cancel out, and the cut would start on the accent.
+        if not self._in_place[span.field]:
             return None
         words = self.words[span.field]
         start = word_start(padded, words, span.start)

@@ -863,7 +863,7 @@ class Store:
             on_channel = (channel_noise or {}).get(channel)
             if on_channel is not None:
                 channel_hits = [
-                    replace(h, noise=effective(h.noise, on_channel)) for h in channel_hits
+                    h._replace(noise=effective(h.noise, on_channel)) for h in channel_hits
                 ]
             p = plan(channel_hits, now, tz)
             due, batch, held = p.due, p.batch, p.held
