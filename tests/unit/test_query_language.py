@@ -690,6 +690,18 @@ TERMS_CASES = [
         ("Nicolás Maduro",),
         id="terms-and-inner-span-not-repeated",
     ),
+    P(
+        'fatou OR "fatou bensouda"',
+        T(content="Fatou Bensouda said"),
+        ("Fatou Bensouda",),
+        id="terms-shorter-span-starting-together-not-repeated",
+    ),
+    P(
+        'fatou OR "fatou bensouda"',
+        T(title="FATOU", summary="Fatou Bensouda said", content="fatou spoke"),
+        ("FATOU", "Fatou Bensouda"),
+        id="terms-starting-together-reading-order-across-fields",
+    ),
     P("maduro NOT guaido", T(title="Maduro"), ("Maduro",), id="terms-not-excluded"),
 ]
 

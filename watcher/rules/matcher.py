@@ -110,7 +110,7 @@ class Document:
         words: dict[str, list[str]] = {}
         # each field's stretch of ``everything``: from the space before its first word to the
         # space after its last, so that " word " patterns found in it are the field's own
-        bounds: dict[str, tuple[int, int]] = {}
+        bounds: dict[str, tuple[tuple[str, int, int], ...]] = {}  # ((name, start, end),)
         self.text, self._in_place, self._spaced, self.words = texts, in_place, spaced_of, words
         self._bounds = bounds
         self._spans: dict[str, list[tuple[int, int]]] = {}
@@ -141,7 +141,7 @@ class Document:
             texts[name] = text
             words[name] = found
             parts.append(part)
-            bounds[name] = (at, at + len(part) + 2)
+            bounds[name] = ((name, at, at + len(part) + 2),)
             at += len(part) + 3
         # feed: its name and each of its tags, as separate runs of words
         texts["feed"] = " | ".join(feed)
@@ -152,9 +152,9 @@ class Document:
         words["feed"] = found
         part = " ".join(found)
         parts.append(part)
-        bounds["feed"] = (at, at + len(part) + 2)
+        bounds["feed"] = (("feed", at, at + len(part) + 2),)
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
-        self._text_bounds = (0, bounds["content"][1])
+        self._text_bounds = (*bounds["title"], *bounds["summary"], *bounds["content"])
 
     @classmethod
     def from_html(
@@ -169,25 +169,26 @@ class Document:
         texts = {"title": title, "summary": summary, "content": content}
         return cls({k: html_to_text(v) for k, v in texts.items()}, link, feed)
 
-    def find(self, pattern: str, fields: tuple[str, ...]) -> list[tuple[str, int]]:
-        """(field, word position) of every place ``pattern`` (" word ", " two words ",
+    def find(self, pattern: str, fields: tuple[str, ...], length: int = 1) -> list[Span]:
+        """The span of ``length`` words from every place ``pattern`` (" word ", " two words ",
         " prefix") begins in the given fields."""
         everything = self.everything
-        bounds = self._bounds
+        ranges: tuple[tuple[str, int, int], ...]
         if fields is TEXT_FIELDS:  # the usual case: one search over title, summary, content
-            lo, hi = self._text_bounds
+            ranges = self._text_bounds
         elif len(fields) == 1:
-            lo, hi = bounds[fields[0]]
+            ranges = self._bounds[fields[0]]
         else:
-            return [found for name in fields for found in self.find(pattern, (name,))]
-        at = everything.find(pattern, lo, hi)
-        found: list[tuple[str, int]] = []
+            return [span for name in fields for span in self.find(pattern, (name,), length)]
+        hi = ranges[-1][2]
+        at = everything.find(pattern, ranges[0][1], hi)
+        found: list[Span] = []
         while at >= 0:
-            for name in fields:
-                start, end = bounds[name]
+            for name, start, end in ranges:
                 if at < end:
                     # one space before each word before it, counted in C
-                    found.append((name, everything.count(" ", start, at)))
+                    word = everything.count(" ", start, at)
+                    found.append(_span((name, word, word + length)))
                     break
             at = everything.find(pattern, at + 1, hi)  # the space between words is shared
         return found
@@ -321,14 +322,14 @@ def has_positive_term(node: CNode) -> bool:
 def _term_spans(term: Term, doc: Document, fields: tuple[str, ...]) -> list[Span]:
     n = len(term.parts)
     if term.pattern:  # exact words: one search for the whole phrase
-        return [_span((name, at, at + n)) for name, at in doc.find(term.pattern, fields)]
+        return doc.find(term.pattern, fields, n)
     first = term.parts[0]
     pattern = " " + first.text + (" " if first.kind == "word" else "")  # a prefix: " venez"
     found = doc.find(pattern, fields)
     if n == 1:
-        return [_span((name, at, at + 1)) for name, at in found]
+        return found
     spans = []
-    for name, at in found:
+    for name, at, _ in found:
         words = doc.words[name]
         if at + n > len(words):
             continue
@@ -415,7 +416,8 @@ def _leaf(node: Term | AliasSet, doc: Document, within: str | None) -> Evaluatio
     if isinstance(node, Term):
         if node.pattern and node.pattern not in doc.everything:
             return NO_MATCH  # the common case for a candidate's other terms
-        spans = _term_spans(node, doc, _scope(node.field, within))
+        scope = TEXT_FIELDS if within is None and node.field is None else None  # the usual
+        spans = _term_spans(node, doc, scope or _scope(node.field, within))
     else:
         spans = _alias_spans(node, doc, _scope(node.field, within))
     if not spans:
@@ -491,18 +493,27 @@ def matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
 
 
 def _matched_terms(doc: Document, spans: Sequence[Span]) -> tuple[str, ...]:
-    # Reading order, longest first among spans that start together, so that one sweep drops a
-    # span inside a longer matched span ("Bensouda" in "Fatou Bensouda"): it adds nothing.
-    ordered = sorted(set(spans), key=lambda s: (_ORDER[s.field], s.start, -s.end))
+    # One sweep in order of position drops a span inside a longer matched span ("Bensouda" in
+    # "Fatou Bensouda"): it adds nothing. Spans are sorted as plain tuples (in C): by field
+    # name, start, then end, so of spans that start together the longer comes later and takes
+    # the place of the shorter; fields are put in reading order afterwards.
     kept: list[Span] = []
     field, reach = "", -1
-    for span in ordered:
-        if span.field == field and span.end <= reach:
-            continue
-        if span.field != field:
-            field, reach = span.field, -1
-        reach = max(reach, span.end)
+    for span in sorted(set(spans)):
+        name, start, end = span
+        if name == field:
+            if end <= reach:
+                continue
+            if start == kept[-1].start:
+                kept[-1] = span
+                reach = end
+                continue
+        else:
+            field = name
+        reach = end
         kept.append(span)
+    if kept[0].field != kept[-1].field:
+        kept.sort(key=reading_order)  # title, summary, content, feed, link
     seen: set[tuple[str, ...]] = set()
     terms: list[str] = []
     for span in kept:

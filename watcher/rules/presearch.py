@@ -169,7 +169,8 @@ class PresearchIndex:
         # every loop over what the item holds runs in C (map, filter, compress): Python runs
         # only for the anchor pairs the item holds both of, a few
         kept.update(*map(self._single.__getitem__, present & self._single_firsts))
-        firsts = list(present & self._pair_firsts)
+        # a set, walked twice below in the same order (it does not change in between)
+        firsts = present & self._pair_firsts
         seconds = self._seconds
         apart = map(present.isdisjoint, map(seconds.__getitem__, firsts))  # no set made
         unsure: list[tuple[frozenset[int], int]] = []
