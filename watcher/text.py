@@ -192,16 +192,18 @@ def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int
     return spans
 
 
-def word_start(padded: str, words: list[str], index: int) -> int:
+def word_start(padded: str, words: list[str], index: int, since: int = 0, at: int = 0) -> int:
     """Offset of word ``index`` in a text whose words are separated by whitespace only (see
     ``spaced_words``), given as ``padded`` (the text with a space added at each end) and its
     ``words`` (its ``split()``). The word is the n-th whole-word occurrence of its spelling, n
-    counted in the list; each occurrence is one search in C, and a word mostly occurs once."""
+    counted in the list; each occurrence is one search in C, and a word mostly occurs once.
+    ``since`` and ``at``: an earlier word's index and offset, to search on from there."""
     word = words[index]
     pattern = " " + word + " "
-    at = padded.find(pattern)
-    for _ in range(words[:index].count(word)):
-        at = padded.find(pattern, at + 1)  # occurrences share the space between them
+    at = padded.find(pattern, at)
+    if words.index(word, since) != index:  # it occurs before, too: skip those (rare)
+        for _ in range(words[since:index].count(word)):
+            at = padded.find(pattern, at + 1)  # occurrences share the space between them
     return at  # the match's leading space stands where the word stands in the unpadded text
 
 

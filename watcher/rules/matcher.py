@@ -110,7 +110,7 @@ class Document:
         words: dict[str, list[str]] = {}
         # each field's stretch of ``everything``: from the space before its first word to the
         # space after its last, so that " word " patterns found in it are the field's own
-        bounds: dict[str, tuple[tuple[str, int, int], ...]] = {}  # ((name, start, end),)
+        bounds: dict[str, tuple[str, int, int]] = {}  # name -> (name, start, end)
         self.text, self._in_place, self._spaced, self.words = texts, in_place, spaced_of, words
         self._bounds = bounds
         self._spans: dict[str, list[tuple[int, int]]] = {}
@@ -119,7 +119,7 @@ class Document:
         # item is a candidate for share many terms ("Venezuela", a name that drew them all)
         self.memo: dict[object, tuple[object, Evaluation]] = {}
         self.terms: dict[tuple[Span, ...], tuple[str, ...]] = {}  # see ``matched_terms``
-        self.host = link_host(link)
+        self.host = link_host(link) if link else ""
         parts = []
         at = 0
         for name in TEXT_FIELDS:
@@ -141,20 +141,21 @@ class Document:
             texts[name] = text
             words[name] = found
             parts.append(part)
-            bounds[name] = ((name, at, at + len(part) + 2),)
+            bounds[name] = (name, at, at + len(part) + 2)
             at += len(part) + 3
         # feed: its name and each of its tags, as separate runs of words
-        texts["feed"] = " | ".join(feed)
         found = []
+        part = ""
         if feed:
             segments = [split_words(fold(normalize_text(s))) for s in feed if s]
             found = [w for seg in segments for w in (*seg, _GAP)][:-1]
+            part = " ".join(found)
+        texts["feed"] = " | ".join(feed)
         words["feed"] = found
-        part = " ".join(found)
         parts.append(part)
-        bounds["feed"] = (("feed", at, at + len(part) + 2),)
+        bounds["feed"] = ("feed", at, at + len(part) + 2)
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
-        self._text_bounds = (*bounds["title"], *bounds["summary"], *bounds["content"])
+        self._text_bounds = (bounds["title"], bounds["summary"], bounds["content"])
 
     @classmethod
     def from_html(
@@ -177,7 +178,7 @@ class Document:
         if fields is TEXT_FIELDS:  # the usual case: one search over title, summary, content
             ranges = self._text_bounds
         elif len(fields) == 1:
-            ranges = self._bounds[fields[0]]
+            ranges = (self._bounds[fields[0]],)
         else:
             return [span for name in fields for span in self.find(pattern, (name,), length)]
         hi = ranges[-1][2]
@@ -229,10 +230,11 @@ class Document:
         if not self._in_place[span.field]:
             return None
         words = self.words[span.field]
-        start = word_start(padded, words, span.start)
-        last = span.end - 1
-        end = (start if last == span.start else word_start(padded, words, last)) + len(words[last])
-        return start, end
+        first, last = span.start, span.end - 1
+        start = word_start(padded, words, first)
+        if last == first:
+            return start, start + len(words[first])
+        return start, word_start(padded, words, last, first, start) + len(words[last])
 
 
 # -- compiled query nodes -------------------------------------------------------------------------

@@ -240,7 +240,8 @@ class RuleSet:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
         rules = self.rules
         found = []
-        for i in self.index.candidates(doc.everything):
+        index = self._index or self.prepare()  # (not the property: this runs for every item)
+        for i in index.candidates(doc.everything):
             spec, node = rules[i]
             if only is not None and spec.id != only:
                 continue
