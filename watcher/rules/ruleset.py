@@ -236,7 +236,7 @@ class RuleSet:
 
     def _evaluate(
         self, doc: Document, only: str | None, language: str | None
-    ) -> list[tuple[RuleSpec, list[Span]]]:
+    ) -> list[tuple[RuleSpec, CNode, list[Span]]]:
         """Evaluate only the rules whose anchors the item holds, in rule order."""
         rules = self.rules
         found = []
@@ -249,24 +249,30 @@ class RuleSet:
                 continue
             result = evaluate(node, doc)
             if result.matched:
-                found.append((spec, result.spans))
+                found.append((spec, node, result.spans))
         return found
 
     def match_document(
         self, doc: Document, only: str | None = None, language: str | None = None
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
-        return [
-            RuleHit(spec.id, spec.title, matched_terms(doc, spans), spec.notify, spec.noise)
-            for spec, spans in self._evaluate(doc, only, language)
-        ]
+        hits = []
+        for spec, node, spans in self._evaluate(doc, only, language):
+            if type(node) is Term and node.pattern:
+                # One exact word or phrase (most rules): every occurrence is the same words, so
+                # the term is the first in reading order, the order ``Document.find`` gives.
+                terms: tuple[str, ...] = (doc.surface(spans[0]),)
+            else:
+                terms = matched_terms(doc, spans)
+            hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
+        return hits
 
     def explain(
         self, doc: Document, only: str | None = None, language: str | None = None
     ) -> list[Explanation]:
         """Like ``match_document``, with each matched term's field and word positions."""
         explained = []
-        for spec, spans in self._evaluate(doc, only, language):
+        for spec, _, spans in self._evaluate(doc, only, language):
             ordered = sorted(set(spans), key=reading_order)
             explained.append(
                 Explanation(
