@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher.rules.matcher import Document, Span
+from watcher.rules.query import TEXT_FIELDS
 from watcher.text import (
     fold,
     fold_checked,
@@ -158,3 +159,19 @@ def test_many_scripts_at_once_fold_as_each_character_alone() -> None:
     text = "".join(chr(c) for c in range(0x4E00, 0x4E60)) + " NICOLÁS Guaidó\u2019s"
     assert fold(text) == "".join(fold(c) for c in text)
     assert split_words(fold(text))[-3:] == ["nicolas", "guaido", "s"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, texts, st.integers(0, 30), st.integers(1, 3), st.sampled_from([None, "summary"]))
+def test_first_finds_what_find_finds_first(
+    title: str, summary: str, at: int, length: int, field: str | None
+) -> None:
+    # A rule of one exact phrase reports only its first occurrence: ``first`` must be the first
+    # of the spans ``find`` gives, across fields in reading order, and None when there is none.
+    doc = Document({"title": title, "summary": summary})
+    words = doc.words["title"] + doc.words["summary"]
+    phrase = words[at : at + length] or ["absent"]
+    pattern = " " + " ".join(phrase) + " "
+    fields = TEXT_FIELDS if field is None else (field,)
+    found = doc.find(pattern, fields, len(phrase))
+    assert doc.first(pattern, field, len(phrase)) == (found[0] if found else None)

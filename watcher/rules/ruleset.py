@@ -234,22 +234,26 @@ class RuleSet:
         )
         return self.match_document(doc, language=item.language)
 
+    def _candidates(
+        self, doc: Document, only: str | None, language: str | None
+    ) -> list[CompiledRule]:
+        """The rules whose anchors the item holds (and that apply to it), in rule order."""
+        rules = self.rules
+        index = self._index or self.prepare()  # (not the property: this runs for every item)
+        found = [rules[i] for i in index.candidates(doc.everything)]
+        if only is not None:
+            found = [r for r in found if r.spec.id == only]
+        return [r for r in found if not r.spec.lang or speaks(r.spec.lang, language)]
+
     def _evaluate(
         self, doc: Document, only: str | None, language: str | None
-    ) -> list[tuple[RuleSpec, CNode, list[Span]]]:
-        """Evaluate only the rules whose anchors the item holds, in rule order."""
-        rules = self.rules
+    ) -> list[tuple[RuleSpec, list[Span]]]:
+        """Evaluate the candidate rules; those that match, with their spans."""
         found = []
-        index = self._index or self.prepare()  # (not the property: this runs for every item)
-        for i in index.candidates(doc.everything):
-            spec, node = rules[i]
-            if only is not None and spec.id != only:
-                continue
-            if spec.lang and not speaks(spec.lang, language):
-                continue
+        for spec, node in self._candidates(doc, only, language):
             result = evaluate(node, doc)
             if result.matched:
-                found.append((spec, node, result.spans))
+                found.append((spec, result.spans))
         return found
 
     def match_document(
@@ -257,13 +261,19 @@ class RuleSet:
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
         hits = []
-        for spec, node, spans in self._evaluate(doc, only, language):
+        for spec, node in self._candidates(doc, only, language):
             if type(node) is Term and node.pattern:
                 # One exact word or phrase (most rules): every occurrence is the same words, so
-                # the term is the first in reading order, the order ``Document.find`` gives.
-                terms: tuple[str, ...] = (doc.surface(spans[0]),)
+                # its term is its first occurrence in reading order, all that is looked for.
+                first = doc.first(node.pattern, node.field, len(node.parts))
+                if first is None:
+                    continue
+                terms: tuple[str, ...] = (doc.surface(first),)
             else:
-                terms = matched_terms(doc, spans)
+                result = evaluate(node, doc)
+                if not result.matched:
+                    continue
+                terms = matched_terms(doc, result.spans)
             hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
         return hits
 
@@ -272,7 +282,7 @@ class RuleSet:
     ) -> list[Explanation]:
         """Like ``match_document``, with each matched term's field and word positions."""
         explained = []
-        for spec, _, spans in self._evaluate(doc, only, language):
+        for spec, spans in self._evaluate(doc, only, language):
             ordered = sorted(set(spans), key=reading_order)
             explained.append(
                 Explanation(
