@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -73,6 +73,15 @@ def link_host(link: str | None) -> str:
     except ValueError:
         return ""
     return host.lower().removeprefix("www.")
+
+
+@lru_cache(maxsize=4096)
+def _feed_words(feed: tuple[str, ...]) -> tuple[str, tuple[str, ...], str]:
+    """A feed's name and tags as ``Document`` holds them: the text, the words (each name or tag
+    a run of its own), and the words spaced. Worked out once per feed, not once per item."""
+    segments = [split_words(fold(normalize_text(s))) for s in feed if s]
+    found = tuple(w for seg in segments for w in (*seg, _GAP))[:-1]
+    return " | ".join(feed), found, " ".join(found)
 
 
 class Document:
@@ -144,14 +153,11 @@ class Document:
             bounds[name] = (name, at, at + len(part) + 2)
             at += len(part) + 3
         # feed: its name and each of its tags, as separate runs of words
-        found = []
-        part = ""
         if feed:
-            segments = [split_words(fold(normalize_text(s))) for s in feed if s]
-            found = [w for seg in segments for w in (*seg, _GAP)][:-1]
-            part = " ".join(found)
-        texts["feed"] = " | ".join(feed)
-        words["feed"] = found
+            texts["feed"], feed_words, part = _feed_words(tuple(feed))
+            words["feed"] = list(feed_words)
+        else:
+            texts["feed"], words["feed"], part = "", [], ""
         parts.append(part)
         bounds["feed"] = ("feed", at, at + len(part) + 2)
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
