@@ -128,7 +128,13 @@ def _fp(value: str) -> str:
     # str.translate with a dict costs ~1 us per character.
     if value.isprintable() or _C1.search(value) is None:
         return value
-    return value.translate(_cp1252)
+    # value.translate(_cp1252), one replace per C1 character present: translating with a dict
+    # looks every character up (~0.25 us each), and no replacement is itself a C1 character.
+    for char in set(_C1.findall(value)):
+        mapped = _cp1252.get(ord(char))
+        if mapped is not None:
+            value = value.replace(char, mapped)
+    return value
 
 
 def _repaired(value: str) -> str:

@@ -98,6 +98,7 @@ def test_every_whitespace_character_but_the_space_is_not_printable() -> None:
 @example("Maduro  Guaidó")
 @example(" petróleo ")
 @example("Ã© \x93x\x94")
+@example("\x93Maduro\x94 \x80 \x9d \x81 \x93 \u2019")
 def test_fp_is_feedparsers_value(raw: str) -> None:
     assert fastparse._fp(raw) == _fp_reference(raw)
 
