@@ -124,8 +124,7 @@ def _fp(value: str) -> str:
     if value.isascii():  # both repairs below leave ASCII alone; most text is ASCII
         return value
     value = _repaired(value)
-    # A printable text holds no C1 control (one pass in C; the regex costs ~4x as much), and
-    # str.translate with a dict costs ~1 us per character.
+    # A printable text holds no C1 control (one pass in C; the regex costs ~2x as much).
     if value.isprintable() or _C1.search(value) is None:
         return value
     # value.translate(_cp1252), one replace per C1 character present: translating with a dict
@@ -158,7 +157,7 @@ def stored_text(raw: str) -> str:
     without "<" or "&" is only collapsed, one with either is read as HTML either way), without
     the work that would find nothing to do. Most news text in English, Spanish, French, ...
     is one line of plain Latin-1 letters with single spaces: it is stored as it stands, after
-    one pass in C over its Latin-1 bytes (``str.isprintable`` costs ~8 times as much)."""
+    one pass in C over its Latin-1 bytes (``str.isprintable`` costs ~4 times as much)."""
     value = raw.strip()
     try:
         latin = value.encode("iso-8859-1")

@@ -19,7 +19,7 @@ from datetime import datetime
 import pytest
 from feedparser.datetimes import _parse_date
 from feedparser.html import _cp1252
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher import fastparse
@@ -144,10 +144,10 @@ _ISO_ZONES = st.sampled_from(["Z", "+01:00", "-05:30", "+0130", "-00:30", "+14:0
 
 @st.composite
 def _rfc822(draw: st.DrawFn) -> str:
-    day = draw(st.integers(0, 32))
+    day = draw(st.integers(1, 28) | st.integers(0, 32))
     width = draw(st.sampled_from(["", "02"]))
     year = draw(st.integers(1890, 3010) | st.integers(0, 99))
-    hms = [draw(st.integers(0, 61)) for _ in range(3)]
+    hms = [draw(st.integers(0, 23) | st.integers(0, 61)) for _ in range(3)]
     time_ = ":".join(f"{n:02d}" for n in hms)
     return f"{draw(_DAY_NAMES)}{day:{width}d} {draw(_MONTH_NAMES)} {year} {time_} {draw(_ZONES)}"
 
@@ -155,14 +155,16 @@ def _rfc822(draw: st.DrawFn) -> str:
 @st.composite
 def _iso(draw: st.DrawFn) -> str:
     year = draw(st.integers(1890, 3010))
-    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
-    hms = [draw(st.integers(0, 61)) for _ in range(3)]
+    month = draw(st.integers(1, 12) | st.integers(0, 13))
+    day = draw(st.integers(1, 28) | st.integers(0, 32))
+    hms = [draw(st.integers(0, 23) | st.integers(0, 61)) for _ in range(3)]
     fraction = draw(st.sampled_from(["", ".1", ".123", ".999999999", ".9999999999"]))
     sep = draw(st.sampled_from(["T", "t", " "]))
     clock = ":".join(f"{n:02d}" for n in hms)
     return f"{year:04d}-{month:02d}-{day:02d}{sep}{clock}{fraction}{draw(_ISO_ZONES)}"
 
 
+@settings(max_examples=500)
 @given(_rfc822() | _iso() | st.text(max_size=12))
 @example("Thu, 04 Nov 2021 12:00:00 +0200")
 @example("4 Nov 2021 12:00:00 GMT")
@@ -211,3 +213,28 @@ def test_items_made_without_their_init_are_items_in_every_way(
     assert pickle.dumps(fast) == pickle.dumps(slow)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.title = "changed"  # type: ignore[misc]
+
+
+@st.composite
+def _common_forms(draw: st.DrawFn) -> str:
+    """Dates of the forms read without feedparser, with fields in range (mostly)."""
+    year, month, day = (
+        draw(st.integers(1900, 2999)),
+        draw(st.integers(1, 12)),
+        draw(st.integers(1, 31)),
+    )
+    clock = ":".join(f"{draw(st.integers(0, 23 if i == 0 else 59)):02d}" for i in range(3))
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(["", "Mon, ", "Sat, "]))
+        month_name = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()[month - 1]
+        zone = draw(st.sampled_from(["+0000", "+0530", "-1200", "+1400", "-0099", "GMT", "UT"]))
+        return f"{name}{day} {month_name} {year} {clock} {zone}"
+    fraction = draw(st.sampled_from(["", ".5", ".999999999"]))
+    zone = draw(st.sampled_from(["Z", "+01:00", "-05:30", "-00:30", "+14:00", "+99:99"]))
+    return f"{year:04d}-{month:02d}-{day:02d}T{clock}{fraction}{zone}"
+
+
+@settings(max_examples=500)
+@given(_common_forms())
+def test_dates_of_the_common_forms_are_read_as_feedparser_reads_them(value: str) -> None:
+    assert _fast_date(value) == _reference_date(value)
