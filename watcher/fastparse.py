@@ -37,7 +37,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
-from watcher.links import bounded, canonical_link
+from watcher.links import MAX_KEY, bounded, canonical_link
 from watcher.models import Item
 from watcher.text import html_to_text
 
@@ -536,8 +536,11 @@ def _rss_item(item: Any, ctx: _Context) -> Item:
         elif tag == "guid":
             if guid is not None:
                 raise Refused("two guids")
-            _check_attrs(child)
-            islink = _permalink(child)
+            if child.keys():
+                _check_attrs(child)
+                islink = _permalink(child)
+            else:
+                islink = True  # a bare guid is a permalink
             value = _text(child).strip()
             guid = _fp(_join(ctx.base, value) if islink and value else value)
         elif tag == "pubDate":
@@ -595,8 +598,11 @@ def _stored(
         else:
             digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
             key = f"sha256:{digest}"
-    key = bounded(key)
-    article_key = bounded(canonical_link(link) if link else f"{ctx.url}#{key}")
+    if len(key) > MAX_KEY:
+        key = bounded(key)
+    article_key = canonical_link(link) if link else f"{ctx.url}#{key}"
+    if len(article_key) > MAX_KEY:
+        article_key = bounded(article_key)
     if not _PLAIN_ITEM:
         return Item(key, article_key, title, link, summary, content, published, language)
     # What Item's generated __init__ leaves behind, at a third of its cost (it sets each

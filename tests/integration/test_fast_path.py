@@ -401,3 +401,19 @@ def test_generated_feeds_mostly_take_the_fast_path() -> None:
     ]
     for body in bodies:
         assert parse_feed(body, "https://feeds.example/f.xml").engine == "lxml"
+
+
+def test_identities_too_long_to_index_are_hashed_as_feedparser_s_are() -> None:
+    long_path = "/".join(["segment"] * 80)
+    body = rss(
+        [
+            Entry("g" * 600, "Long guid", link=f"https://n.example/{long_path}"),
+            Entry("short", "Long link", link=f"https://n.example/{long_path}?id=1"),
+        ]
+    ).replace(b' isPermaLink="false"', b"", 1)
+    fast, reference = _both(body, "https://feeds.example/f.xml", "application/rss+xml")
+    assert fast.engine == "lxml"
+    _same(fast, reference)
+    assert all(i.key.startswith("sha256:") or len(i.key) <= 512 for i in fast.items)
+    assert fast.items[0].key.startswith("sha256:")
+    assert fast.items[1].article_key.startswith("sha256:")
