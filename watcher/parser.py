@@ -131,9 +131,9 @@ def parse_feed(
     """Parse feed bytes; a feed is broken only when it yields no entries and feedparser says why.
 
     A plain RSS 2.0 or Atom 1.0 feed is read by the fast path (``fastparse``, lxml), which
-    returns what feedparser would or refuses; everything else goes to feedparser, the
-    reference. feedparser flags many harmless oddities (``bozo``), and a malformed feed often
-    still yields every entry, so those are kept.
+    returns the items this module would make of feedparser's entries, or refuses; everything
+    else goes to feedparser, the reference. feedparser flags many harmless oddities
+    (``bozo``), and a malformed feed often still yields every entry, so those are kept.
     """
     if body[:2] == b"\x1f\x8b":  # gzip sent without Content-Encoding, or a .gz file
         try:
@@ -146,7 +146,7 @@ def parse_feed(
         return ParsedFeed(None, error="empty response: the server sent no feed")
     fast = None if not fast_path else fastparse.parse(body, url, content_type)
     if fast is not None:
-        return _parsed(fast, url, body, "lxml")
+        return ParsedFeed(fast.title, fast.items, ttl=fast.ttl, engine="lxml")
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -163,7 +163,7 @@ def parse_feed(
 
 
 def _parsed(parsed: Mapping[str, Any], url: str, body: bytes, engine: str) -> ParsedFeed:
-    """Items from feedparser's result, or from the fast path's copy of it: one code for both."""
+    """Items from feedparser's result (``fastparse`` builds the same items on its own)."""
     feed = parsed.get("feed") or {}
     title = _text(feed.get("title"), feed.get("title_detail")) or None
     entries = parsed.get("entries") or []
