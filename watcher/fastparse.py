@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import calendar
 import codecs
-import dataclasses
 import functools
 import hashlib
 import re
@@ -408,30 +407,6 @@ def _codec(name: str) -> str:
         return ""
 
 
-_ITEM_FIELDS = (
-    "key",
-    "article_key",
-    "title",
-    "link",
-    "summary",
-    "content",
-    "published",
-    "language",
-)
-# Items are made without their __init__ only while Item is the plain frozen dataclass of these
-# fields (no slots, no __post_init__, no other __init__): anything else gets Item(...).
-_PLAIN_ITEM = (
-    dataclasses.is_dataclass(Item)
-    and tuple(f.name for f in dataclasses.fields(Item)) == _ITEM_FIELDS
-    and "__slots__" not in vars(Item)
-    and not hasattr(Item, "__post_init__")
-    and getattr(getattr(Item.__init__, "__code__", None), "co_filename", "") == "<string>"
-    and Item.__new__ is object.__new__
-)
-_new = object.__new__
-_setattr = object.__setattr__
-
-
 class _Context:
     """What every item of a feed shares."""
 
@@ -603,26 +578,7 @@ def _stored(
     article_key = canonical_link(link) if link else f"{ctx.url}#{key}"
     if len(article_key) > MAX_KEY:
         article_key = bounded(article_key)
-    if not _PLAIN_ITEM:
-        return Item(key, article_key, title, link, summary, content, published, language)
-    # What Item's generated __init__ leaves behind, at a third of its cost (it sets each
-    # field through object.__setattr__, as a frozen dataclass must).
-    item = _new(Item)
-    _setattr(
-        item,
-        "__dict__",
-        {
-            "key": key,
-            "article_key": article_key,
-            "title": title,
-            "link": link,
-            "summary": summary,
-            "content": content,
-            "published": published,
-            "language": language,
-        },
-    )
-    return item
+    return Item(key, article_key, title, link, summary, content, published, language)
 
 
 def _permalink(guid: Any) -> bool:

@@ -10,8 +10,6 @@ and ISO 8601 forms. A changed text would match rules differently; a changed time
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import pickle
 import re
 import sys
 from datetime import datetime
@@ -23,7 +21,6 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher import fastparse
-from watcher.models import Item
 from watcher.parser import _published, _text
 from watcher.text import html_to_text
 
@@ -187,32 +184,6 @@ def test_the_common_forms_do_not_reach_feedparsers_date_parser(value: str) -> No
     assert fastparse._RFC822.match(value) or fastparse._ISO.match(value)
     found = fastparse._RFC822.match(value) or fastparse._ISO.match(value)
     assert found is not None and fastparse._common_date(found) is not None
-
-
-def test_items_made_without_their_init_are_items_in_every_way(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The fast path fills a new Item's __dict__ at once instead of calling the frozen
-    # dataclass's __init__; the stored, compared, hashed and pickled item must not differ.
-    assert fastparse._PLAIN_ITEM
-    body = (
-        b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><item>'
-        b"<title>Fiscal Khan</title><link>https://n.example/a?utm_source=x</link>"
-        b"<guid>12</guid><description>Corte Penal</description>"
-        b"<pubDate>Thu, 04 Nov 2021 12:00:00 +0200</pubDate></item></channel></rss>"
-    )
-    made = fastparse.parse(body, "https://feeds.example/f.xml", None)
-    monkeypatch.setattr(fastparse, "_PLAIN_ITEM", False)
-    built = fastparse.parse(body, "https://feeds.example/f.xml", None)
-    assert made is not None and built is not None
-    (fast,), (slow,) = made.items, built.items
-    assert type(fast) is Item
-    assert fast == slow and hash(fast) == hash(slow) and repr(fast) == repr(slow)
-    assert vars(fast) == vars(slow) and list(vars(fast)) == list(vars(slow))
-    assert pickle.loads(pickle.dumps(fast)) == slow
-    assert pickle.dumps(fast) == pickle.dumps(slow)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.title = "changed"  # type: ignore[misc]
 
 
 @st.composite
