@@ -95,13 +95,14 @@ class Document:
 
     __slots__ = (
         "_bounds",
+        "_host",
         "_in_place",
+        "_link",
         "_spaced",
         "_spans",
         "_surfaces",
         "_text_bounds",
         "everything",
-        "host",
         "memo",
         "terms",
         "text",
@@ -128,7 +129,8 @@ class Document:
         # item is a candidate for share many terms ("Venezuela", a name that drew them all)
         self.memo: dict[object, tuple[object, Evaluation]] = {}
         self.terms: dict[tuple[Span, ...], tuple[str, ...]] = {}  # see ``matched_terms``
-        self.host = link_host(link) if link else ""
+        self._link = link
+        self._host: str | None = None if link else ""  # worked out when a link: rule asks
         parts = []
         at = 0
         for name in TEXT_FIELDS:
@@ -162,6 +164,15 @@ class Document:
         bounds["feed"] = ("feed", at, at + len(part) + 2)
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
         self._text_bounds = (bounds["title"], bounds["summary"], bounds["content"])
+
+    @property
+    def host(self) -> str:
+        """The item's link's host (see ``link_host``): parsing a URL for every item would cost
+        more than a ``link:`` rule saves, so it is done once, when one asks."""
+        host = self._host
+        if host is None:
+            host = self._host = link_host(self._link)
+        return host
 
     @classmethod
     def from_html(
