@@ -87,14 +87,20 @@ def fold(text: str) -> str:
     return _fold_distinct(text, _distinct_non_ascii(text))
 
 
-def fold_checked(text: str) -> tuple[str, bool]:
-    """``fold(text)``, and whether folding kept every character where it stood (each folded to
-    exactly one): then an offset in the folded text is the same offset in ``text``. One look at
-    the text's distinct non-ASCII characters serves both."""
+def normalize_and_fold(text: str) -> tuple[str, str, bool]:
+    """``normalize_text(text)``, the ``fold`` of that, and whether folding kept every
+    character where it stood (each folded to exactly one): then an offset in the folded text
+    is the same offset in the normalised one. One look at the text's distinct non-ASCII
+    characters serves all three, where normalising changes nothing (most news)."""
     if text.isascii():
-        return text.lower(), True
+        return text, text.lower(), True
     distinct = _distinct_non_ascii(text)
-    return _fold_distinct(text, distinct), _keep_place(distinct)
+    if not (distinct <= _NFKC_INERT or _all_inert(distinct)):
+        text = _normalize(text, distinct)
+        if text.isascii():
+            return text, text.lower(), True
+        distinct = _distinct_non_ascii(text)
+    return text, _fold_distinct(text, distinct), _keep_place(distinct)
 
 
 def _fold_distinct(text: str, distinct: set[str]) -> str:
@@ -163,9 +169,45 @@ def normalize_text(text: str) -> str:
     joiners): the form whose character offsets ``word_spans`` refer to."""
     if text.isascii():
         return text
-    if any(char in text for char in _INVISIBLE):  # six scans in C beat one regex search
+    distinct = _distinct_non_ascii(text)
+    if distinct <= _NFKC_INERT or _all_inert(distinct):
+        return text  # (most English and Spanish news): nothing to remove, nothing to compose
+    return _normalize(text, distinct)
+
+
+def _normalize(text: str, distinct: set[str]) -> str:
+    if not distinct.isdisjoint(_INVISIBLE):
         text = _INVISIBLE_RE.sub("", text)
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
+
+
+# Blocks (Latin-1 and Latin Extended letters and signs; general punctuation) where no character
+# composes with the one before it: NFKC composes a character with the one before only when it
+# is the second of a canonical pair, and those are combining marks, Hangul jamo and a few
+# vowel signs of Indic scripts (a test holds this over every code point). A text whose
+# non-ASCII characters all lie here, are no combining mark and are their own NFKC form is
+# already NFKC, and checking that per character is one subset test once they are learned.
+_INERT_BLOCKS = ((0x00A0, 0x024F), (0x2010, 0x205E))
+_NFKC_INERT: set[str] = set()  # learned as met
+_NFKC_ACTIVE: set[str] = set()
+
+
+def _all_inert(distinct: set[str]) -> bool:
+    for char in distinct - _NFKC_INERT:
+        if char in _NFKC_ACTIVE:
+            return False
+        code = ord(char)
+        if (
+            any(lo <= code <= hi for lo, hi in _INERT_BLOCKS)
+            and char not in _INVISIBLE
+            and not unicodedata.combining(char)
+            and unicodedata.normalize("NFKC", char) == char
+        ):
+            _NFKC_INERT.add(char)
+        else:
+            _NFKC_ACTIVE.add(char)
+            return False
+    return True
 
 
 def words(text: str) -> list[str]:

@@ -4,14 +4,17 @@ slow, regex-per-word way cuts, whatever the text holds."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher.rules.matcher import Document, Span
 from watcher.rules.query import TEXT_FIELDS
 from watcher.text import (
+    _INERT_BLOCKS,
     fold,
-    fold_checked,
+    normalize_and_fold,
     normalize_text,
     spaced_words,
     split_words,
@@ -92,12 +95,13 @@ def test_a_phrase_surface_runs_from_its_first_word_to_its_last(text: str) -> Non
 @settings(max_examples=300, deadline=None)
 @given(st.lists(texts, min_size=1, max_size=4))
 @example(["Guaidó", "straße"])  # a character met before must not make a new one look safe
-def test_fold_checked_says_whether_every_character_folds_to_one(batch: list[str]) -> None:
+def test_normalize_and_fold_say_whether_every_character_folds_to_one(batch: list[str]) -> None:
     # several texts in a row: what earlier texts taught the check must not change its answer
     for text in batch:
-        folded, in_place = fold_checked(text)
-        assert folded == fold(text)
-        assert in_place == all(len(fold(char)) == 1 for char in text)
+        normalized, folded, in_place = normalize_and_fold(text)
+        assert normalized == normalize_text(text)
+        assert folded == fold(normalized)
+        assert in_place == all(len(fold(char)) == 1 for char in normalized)
 
 
 def test_folding_that_moves_characters_is_caught() -> None:
@@ -175,3 +179,27 @@ def test_first_finds_what_find_finds_first(
     fields = TEXT_FIELDS if field is None else (field,)
     found = doc.find(pattern, fields, len(phrase))
     assert doc.first(pattern, field, len(phrase)) == (found[0] if found else None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=4))
+@example(["Guaidó", "e\u0301", "a\u00adb", "\u00bd \u2014 \u201cx\u201d"])
+def test_normalize_text_is_nfkc_without_invisible_characters(batch: list[str]) -> None:
+    # Texts of characters known to be inert skip the NFKC check: the answer must be NFKC's,
+    # whatever texts came before (the inert characters are learned as they are met).
+    for text in batch:
+        stripped = "".join(c for c in text if c not in "\u00ad\u200b\u200c\u200d\u2060\ufeff")
+        assert normalize_text(text) == unicodedata.normalize("NFKC", stripped)
+
+
+def test_no_character_of_the_inert_blocks_composes_with_the_one_before() -> None:
+    # What lets normalize_text skip NFKC's check: a character that composes with the one
+    # before it is the second of some canonical decomposition pair (or a Hangul vowel or
+    # trailing consonant); none of them may lie in the blocks taken as inert.
+    seconds = {chr(cp) for cp in range(0x1161, 0x1176)} | {chr(cp) for cp in range(0x11A8, 0x11C3)}
+    for cp in range(0x110000):
+        mapping = unicodedata.decomposition(chr(cp)).split()
+        if len(mapping) == 2 and not mapping[0].startswith("<"):
+            seconds.add(chr(int(mapping[1], 16)))
+    for lo, hi in _INERT_BLOCKS:
+        assert not [c for c in seconds if lo <= ord(c) <= hi]

@@ -29,8 +29,8 @@ from watcher.rules.query import (
 )
 from watcher.text import (
     fold,
-    fold_checked,
     html_to_text,
+    normalize_and_fold,
     normalize_text,
     spaced_words,
     split_words,
@@ -136,9 +136,8 @@ class Document:
         for name in TEXT_FIELDS:
             text = fields.get(name)
             if text:
-                text = normalize_text(text)
-                # whether a word's place in ``folded`` is its place in ``text``: see _fast_cut
-                folded, in_place[name] = fold_checked(text)
+                # in_place: whether a word's place in ``folded`` is its place in ``text``
+                text, folded, in_place[name] = normalize_and_fold(text)
                 spaced = spaced_words(folded)  # what split_words would work out, kept
                 if spaced is None:
                     spaced_of[name] = None
