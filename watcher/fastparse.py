@@ -24,7 +24,6 @@ from __future__ import annotations
 import calendar
 import codecs
 import functools
-import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
@@ -36,7 +35,7 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
 from lxml import etree
 
-from watcher.links import MAX_KEY, bounded, canonical_link
+from watcher.links import item_keys
 from watcher.models import Item
 from watcher.text import html_to_text
 
@@ -566,18 +565,7 @@ def _stored(
     if content is None or content == summary:
         content = ""  # count the words once
     link = (link or "").strip() or None
-    key = (guid or "").strip()
-    if not key:
-        if link:
-            key = link
-        else:
-            digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
-            key = f"sha256:{digest}"
-    if len(key) > MAX_KEY:
-        key = bounded(key)
-    article_key = canonical_link(link) if link else f"{ctx.url}#{key}"
-    if len(article_key) > MAX_KEY:
-        article_key = bounded(article_key)
+    key, article_key = item_keys(ctx.url, (guid or "").strip(), link, title, summary, content)
     return Item(key, article_key, title, link, summary, content, published, language)
 
 

@@ -87,6 +87,19 @@ def _by_w3lib(link: str) -> str:
     return canonicalize_url(cleaned)
 
 
+def item_keys(
+    feed_url: str, guid: str, link: str | None, title: str, summary: str, content: str
+) -> tuple[str, str]:
+    """An item's identity within its feed (its guid, else its link, else a hash of its title
+    and text) and across feeds (its canonical link, else the feed-scoped key), each short
+    enough to index (``bounded``). ``guid`` and ``link`` come stripped ("" and None: none)."""
+    key = guid or link
+    if not key:
+        key = "sha256:" + hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
+    key = bounded(key)
+    return key, bounded(canonical_link(link) if link else f"{feed_url}#{key}")
+
+
 def bounded(key: str) -> str:
     """``key`` itself when short enough to index, else a stable hash of it."""
     if len(key) <= MAX_KEY:

@@ -8,7 +8,6 @@ feed HTML can reach an alert or a rule unescaped.
 from __future__ import annotations
 
 import calendar
-import hashlib
 import io
 import zlib
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from typing import Any
 import feedparser
 
 from watcher import fastparse
-from watcher.links import bounded, canonical_link
+from watcher.links import item_keys
 from watcher.models import Item
 from watcher.text import html_to_text
 
@@ -83,18 +82,10 @@ def _item(entry: Any, feed_url: str, feed_language: str | None = None) -> Item:
         content = ""  # feedparser copies content into summary; count the words once
     link = (entry.get("link") or "").strip() or None
     guid = (entry.get("id") or "").strip()
-    if guid:
-        key = guid
-    elif link:
-        key = link
-    else:
-        digest = hashlib.sha256(f"{title}\n{summary}\n{content}".encode()).hexdigest()
-        key = f"sha256:{digest}"
-    key = bounded(key)
-    article_key = bounded(canonical_link(link)) if link else f"{feed_url}#{key}"
+    key, article_key = item_keys(feed_url, guid, link, title, summary, content)
     return Item(
         key=key,
-        article_key=bounded(article_key),
+        article_key=article_key,
         title=title,
         link=link,
         summary=summary,

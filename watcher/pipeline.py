@@ -413,9 +413,8 @@ class Pipeline:
         waits on them)."""
         if not fetched.body:
             return self.decide(spec, feed_id, fetched, state)
-        parsed, hits, digest = None, None, None
-        if pool is not None:
-            digest = hashlib.sha256(fetched.body).hexdigest()
+        parsed, hits = None, None
+        digest = hashlib.sha256(fetched.body).hexdigest() if pool is not None else None
         if pool is not None and digest != state.body_hash:
             parsed, hits = await asyncio.get_running_loop().run_in_executor(
                 pool.executor,

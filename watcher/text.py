@@ -212,7 +212,7 @@ def _all_inert(distinct: set[str]) -> bool:
 
 def words(text: str) -> list[str]:
     """The folded words of a text: what rules are matched against."""
-    return split_words(fold(normalize_text(text)))
+    return split_words(normalize_and_fold(text)[1])
 
 
 def word_spans(normalized: str, count: int | None = None) -> list[tuple[int, int]]:

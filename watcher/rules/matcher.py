@@ -28,14 +28,15 @@ from watcher.rules.query import (
     Term,
 )
 from watcher.text import (
-    fold,
     html_to_text,
     normalize_and_fold,
-    normalize_text,
     spaced_words,
     split_words,
     word_spans,
     word_start,
+)
+from watcher.text import (
+    words as words_of,
 )
 
 _GAP = "\x00"  # a word no query can hold: keeps phrases from running across feed name and tags
@@ -76,10 +77,10 @@ def link_host(link: str | None) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _feed_words(feed: tuple[str, ...]) -> tuple[str, tuple[str, ...], str]:
+def _feed_segments(feed: tuple[str, ...]) -> tuple[str, tuple[str, ...], str]:
     """A feed's name and tags as ``Document`` holds them: the text, the words (each name or tag
     a run of its own), and the words spaced. Worked out once per feed, not once per item."""
-    segments = [split_words(fold(normalize_text(s))) for s in feed if s]
+    segments = [words_of(s) for s in feed if s]
     found = tuple(w for seg in segments for w in (*seg, _GAP))[:-1]
     return " | ".join(feed), found, " ".join(found)
 
@@ -155,7 +156,7 @@ class Document:
             at += len(part) + 3
         # feed: its name and each of its tags, as separate runs of words
         if feed:
-            texts["feed"], feed_words, part = _feed_words(tuple(feed))
+            texts["feed"], feed_words, part = _feed_segments(tuple(feed))
             words["feed"] = list(feed_words)
         else:
             texts["feed"], words["feed"], part = "", [], ""
@@ -448,8 +449,7 @@ def _leaf(node: Term | AliasSet, doc: Document, within: str | None) -> Evaluatio
     if isinstance(node, Term):
         if node.pattern and node.pattern not in doc.everything:
             return NO_MATCH  # the common case for a candidate's other terms
-        scope = TEXT_FIELDS if within is None and node.field is None else None  # the usual
-        spans = _term_spans(node, doc, scope or _scope(node.field, within))
+        spans = _term_spans(node, doc, _scope(node.field, within))
     else:
         spans = _alias_spans(node, doc, _scope(node.field, within))
     if not spans:
