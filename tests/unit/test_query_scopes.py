@@ -106,3 +106,25 @@ def test_alias_exclusions_refuse_a_match_with_that_context(
 ) -> None:
     found = hits("@khan", item(title))
     assert found == ([terms] if terms else [])
+
+
+def test_rules_sharing_a_query_each_report_their_own_hit() -> None:
+    """Many people watch the same thing: rules with one query are worked out once per item,
+    and each still gets its own hit, with its own title and channels, and only where its own
+    language limit allows."""
+    specs = [
+        RuleSpec("desk-a", "Desk A", '"Karim Khan"', notify=("email",)),
+        RuleSpec("desk-b", "Desk B", '"karim khan"', notify=("slack",)),
+        RuleSpec("desk-c", "Desk C", '"Karim Khan" AND Caracas'),
+        RuleSpec("desk-d", "Desk D", '"Karim Khan" AND Caracas', lang=("es",)),
+        RuleSpec("desk-e", "Desk E", '"Karim Khan" AND Caracas'),
+        RuleSpec("desk-f", "Desk F", '"Karim Khan" AND Lima'),
+    ]
+    rules = RuleSet([compile_rule(s, ALIASES) for s in specs])
+    found = rules.match(item("Karim KHAN lands in Caracas", language="en"))
+    assert [(h.rule_id, h.rule_title, h.terms, h.notify) for h in found] == [
+        ("desk-a", "Desk A", ("Karim KHAN",), ("email",)),
+        ("desk-b", "Desk B", ("Karim KHAN",), ("slack",)),
+        ("desk-c", "Desk C", ("Karim KHAN", "Caracas"), ()),
+        ("desk-e", "Desk E", ("Karim KHAN", "Caracas"), ()),
+    ]

@@ -261,20 +261,28 @@ class RuleSet:
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
         hits = []
+        # Many people watch the same thing: rules with the same query share one compiled node
+        # (``_compile`` is cached by query), and most rules of one exact word or phrase share
+        # it with others. Each is worked out once per item (at 100,000 rules an item's 7.3
+        # candidates are 4.4 distinct queries, and its 4.8 exact-term candidates 2 patterns).
+        done: dict[object, tuple[str, ...] | None] = {}
         for spec, node in self._candidates(doc, only, language):
             if type(node) is Term and node.pattern:
                 # One exact word or phrase (most rules): every occurrence is the same words, so
                 # its term is its first occurrence in reading order, all that is looked for.
-                first = doc.first(node.pattern, node.field, len(node.parts))
-                if first is None:
-                    continue
-                terms: tuple[str, ...] = (doc.surface(first),)
+                key: object = (node.pattern, node.field, len(node.parts))
+                if key in done:
+                    terms = done[key]
+                else:
+                    first = doc.first(node.pattern, node.field, len(node.parts))
+                    terms = done[key] = None if first is None else (doc.surface(first),)
+            elif (key := id(node)) in done:  # the node lives as long as the rule set
+                terms = done[key]
             else:
                 result = evaluate(node, doc)
-                if not result.matched:
-                    continue
-                terms = matched_terms(doc, result.spans)
-            hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
+                terms = done[key] = matched_terms(doc, result.spans) if result.matched else None
+            if terms is not None:
+                hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
         return hits
 
     def explain(

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import operator
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -276,9 +277,11 @@ class _Outbox:
         stored alerts by item; a grouped row is no alert of its own."""
         if not self.alerts:
             return
-        for row in self.statement(conn, self.alerts):
-            if row.status == "pending":
-                self.queued[row.item_id] += 1
+        # RETURNING item_id, status; unpacked, not read by name (a Row looks a name up only
+        # after its own attribute lookup has failed: ~2,000 instructions each)
+        for item_id, status in self.statement(conn, self.alerts):
+            if status == "pending":
+                self.queued[item_id] += 1
         self.alerts = []
 
 
@@ -303,9 +306,24 @@ def _feed_name(row: Any) -> str:
     return str(row.name or row.feed_title or row.url)
 
 
+def _bind_plainly() -> None:
+    """Let the sqlite3 module bind None and bytes parameters without looking for an adapter.
+
+    It binds str, int and float as they are, but every other parameter goes through its
+    adapter lookup, which for a type with no adapter formats and discards an AttributeError:
+    ~2,000 instructions for each NULL (an item without a date, language or link), more than
+    inserting the value costs. Registering what the module would do anyway (NULL for None,
+    the bytes themselves) makes that a dictionary lookup. Process-wide, and the same result."""
+    nothing: dict[None, None] = {}
+    sqlite3.register_adapter(type(None), nothing.get)  # nothing.get(None) is None: NULL
+    sqlite3.register_adapter(bytes, bytes)  # bytes(b) is b itself
+
+
 def _sqlite_begin_immediate(engine: Engine) -> None:
     """Take SQLite's write lock at BEGIN, so a read-then-write never fails half-way (SQLAlchemy's
     documented recipe); plus WAL so readers (``watcher hits``) never block the daemon."""
+
+    _bind_plainly()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
