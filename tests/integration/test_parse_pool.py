@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
+import signal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from tests.conftest import Entry, FeedServer, rss
@@ -148,3 +152,36 @@ def test_a_rule_set_reloaded_after_the_pool_started_is_the_one_that_matches(
         assert {rule for _, _, rule, _ in stored_hits} == {"oil"}
     finally:
         store.close()
+
+
+def test_a_round_whose_parsing_processes_die_still_stores_every_feed(
+    tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A parsing process killed (by the out-of-memory killer, or an operator) must not fail the
+    round: the feeds it would have parsed are parsed in the main process, and the round
+    stores exactly what a round without a pool stores."""
+    n = 6
+    urls = [feed_server.set(f"/k{i}.xml", _body(i)) for i in range(n)]
+    specs = [FeedSpec(url=u, name=f"Feed {i}", interval=300) for i, u in enumerate(urls)]
+    results = []
+    for name in ("killed", "main"):
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        store.migrate()
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        feeds = [(s, ids[s.url]) for s in specs]
+        if name == "killed":
+            with parse_pool(RULES, workers=1) as pool:
+                list(pool.executor.map(abs, [1]))  # the process is up
+                for pid in list(pool.executor._processes):  # (no public handle on them)
+                    os.kill(pid, signal.SIGKILL)
+                with caplog.at_level(logging.WARNING, logger="watcher.pipeline"):
+                    _round(Pipeline(store, lambda: RULES), feeds, pool)
+                assert pool.broken
+        else:
+            _round(Pipeline(store, lambda: RULES), feeds, None)
+        results.append(_stored(store))
+        store.close()
+    killed, main = results
+    assert killed == main
+    assert len(killed[0]) == n * len(TITLES) and killed[1]
+    assert "a parsing process died" in caplog.text
