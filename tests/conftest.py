@@ -75,10 +75,16 @@ class Route:
     endless: bool = False
 
 
+class _Listener(ThreadingHTTPServer):
+    # The default backlog (5) drops connections when a round opens 50 at once on a loaded
+    # machine: the client's SYN is retried after seconds, and a poll can time out.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class _Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Listener(("127.0.0.1", port), handler)
         self.httpd.owner = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

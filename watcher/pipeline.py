@@ -16,11 +16,9 @@ import functools
 import gc
 import hashlib
 import logging
-import multiprocessing
 import os
 import random
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -33,6 +31,7 @@ from watcher.fetcher import FetchResult, fetch, is_file
 from watcher.health import HealthPolicy, next_notice
 from watcher.models import FeedSpec, FeedState, Item, Noise, RuleHit, StoryPolicy
 from watcher.parser import ParsedFeed, parse_feed
+from watcher.processes import WorkerProcesses
 from watcher.rules.ruleset import RuleSet, settle_long_lived
 from watcher.store import PollOutcome, PollRecord, Store
 
@@ -96,19 +95,15 @@ class ParsePool:
     Hits from the pool are used only while ``rules`` is still the pipeline's rule set (a
     reload during the round: the main process matches).
 
-    Started with ``forkserver``: a fork of a process running threads (aiohttp's resolver,
-    the store's workers) can inherit a held lock and hang. ``with parse_pool(...) as pool:``
-    shuts it down when the round ends.
+    The processes (``processes.WorkerProcesses``) are driven from the event loop through
+    pipes. ``with parse_pool(...) as pool:`` shuts them down when the round ends.
     """
 
     def __init__(self, rules: RuleSet | None = None, workers: int | None = None) -> None:
         self.rules = rules
         self.broken = False  # a process died: see ``lost``
-        self.executor = ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_start_worker,
-            initargs=(rules,),
+        self.processes = WorkerProcesses(
+            workers or os.cpu_count() or 1, initializer=_start_worker, initargs=(rules,)
         )
 
     def lost(self) -> None:
@@ -129,7 +124,7 @@ class ParsePool:
         self.shutdown()
 
     def shutdown(self) -> None:
-        self.executor.shutdown()
+        self.processes.shutdown()
 
 
 def parse_pool(rules: RuleSet | None = None, workers: int | None = None) -> ParsePool:
@@ -443,8 +438,7 @@ class Pipeline:
         digest = hashlib.sha256(fetched.body).hexdigest() if pool is not None else None
         if pool is not None and digest != state.body_hash:
             try:
-                parsed, hits = await asyncio.get_running_loop().run_in_executor(
-                    pool.executor,
+                parsed, hits = await pool.processes.run(
                     parse_and_match,
                     fetched.body,
                     fetched.url,

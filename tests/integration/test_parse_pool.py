@@ -171,8 +171,8 @@ def test_a_round_whose_parsing_processes_die_still_stores_every_feed(
         feeds = [(s, ids[s.url]) for s in specs]
         if name == "killed":
             with parse_pool(RULES, workers=1) as pool:
-                list(pool.executor.map(abs, [1]))  # the process is up
-                for pid in list(pool.executor._processes):  # (no public handle on them)
+                pool.processes.wait_ready()
+                for pid in pool.processes.pids:
                     os.kill(pid, signal.SIGKILL)
                 with caplog.at_level(logging.WARNING, logger="watcher.pipeline"):
                     _round(Pipeline(store, lambda: RULES), feeds, pool)

@@ -1,0 +1,115 @@
+"""Worker processes driven from the event loop (``watcher.processes``), with real processes and
+pipes: results come back whole and to the right caller, errors come back as raised, and a
+process that dies fails only its own pending calls, never leaves one waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import operator
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from watcher.processes import WorkerProcesses
+
+
+@pytest.fixture
+def two() -> Iterator[WorkerProcesses]:
+    processes = WorkerProcesses(2)
+    processes.wait_ready()
+    try:
+        yield processes
+    finally:
+        processes.shutdown()
+
+
+def test_many_calls_at_once_each_get_their_own_result_even_when_large(
+    two: WorkerProcesses,
+) -> None:
+    # bytes(n) is n zero bytes: results of 0 B to 3 MiB, far past a pipe's 64 KiB buffer,
+    # and arguments as large going the other way
+    sizes = [0, 1, 5, 4096, 65_535, 65_536, 70_000, 1_000_000, 3 * 1024 * 1024] * 4
+
+    async def go() -> tuple[list[int], list[int]]:
+        made = await asyncio.gather(*(two.run(bytes, n) for n in sizes))
+        counted = await asyncio.gather(*(two.run(len, b"x" * n) for n in sizes))
+        return [len(b) for b in made], list(counted)
+
+    made, counted = asyncio.run(go())
+    assert made == sizes
+    assert counted == sizes
+
+
+def test_calls_are_spread_over_the_processes(two: WorkerProcesses) -> None:
+    async def go() -> set[int]:
+        return set(await asyncio.gather(*(two.run(os.getpid) for _ in range(20))))
+
+    assert asyncio.run(go()) == set(two.pids)
+
+
+def test_an_exception_in_the_process_is_raised_in_the_caller(two: WorkerProcesses) -> None:
+    async def go() -> float:
+        with pytest.raises(ZeroDivisionError):
+            await two.run(operator.truediv, 1, 0)
+        return float(await two.run(operator.truediv, 1, 4))  # the process lives on
+
+    assert asyncio.run(go()) == 0.25
+
+
+def test_the_processes_serve_one_event_loop_after_another(two: WorkerProcesses) -> None:
+    for n in (3, 4):
+        assert asyncio.run(two.run(operator.mul, n, 10)) == n * 10
+
+
+def test_a_process_that_dies_fails_only_its_pending_calls(two: WorkerProcesses) -> None:
+    async def go() -> tuple[list[object], int]:
+        loop = asyncio.get_running_loop()
+        # one slow call on each process, then one process killed while they run
+        pids = await asyncio.gather(*(two.run(os.getpid) for _ in range(2)))
+        slow = [asyncio.ensure_future(two.run(time.sleep, 1.0)) for _ in range(2)]
+        await asyncio.sleep(0.2)
+        os.kill(pids[0], signal.SIGKILL)
+        started = loop.time()
+        outcomes = await asyncio.gather(*slow, return_exceptions=True)
+        assert loop.time() - started < 10  # nothing waits forever on the dead process
+        after = await two.run(os.getpid)  # the survivor takes the next call
+        return outcomes, after
+
+    outcomes, after = asyncio.run(go())
+    assert sum(isinstance(o, BrokenProcessPool) for o in outcomes) == 1
+    assert None in outcomes  # the survivor's sleep returned
+    assert after in two.pids and not _alive(next(p for p in two.pids if p != after))
+
+
+def test_when_every_process_has_died_a_call_fails_at_once(two: WorkerProcesses) -> None:
+    for pid in two.pids:
+        os.kill(pid, signal.SIGKILL)
+
+    async def go() -> None:
+        for _ in range(3):  # each call finds the dead processes, none hangs
+            with pytest.raises(BrokenProcessPool):
+                await asyncio.wait_for(two.run(os.getpid), 10)
+
+    asyncio.run(go())
+
+
+def test_shutdown_ends_the_processes() -> None:
+    processes = WorkerProcesses(2)
+    processes.wait_ready()
+    pids = processes.pids
+    assert all(_alive(p) for p in pids)
+    processes.shutdown()
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie waiting to be reaped is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
