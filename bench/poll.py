@@ -96,7 +96,7 @@ def cpu_of(pids: object) -> float:
 
 def pool_cpu(pool: ParsePool | None) -> float:
     """CPU seconds the pool's processes have used."""
-    return cpu_of(pool.executor._processes or {}) if pool is not None else 0.0
+    return cpu_of(pool.processes.pids) if pool is not None else 0.0
 
 
 def peak_rss_mb() -> float:
@@ -142,7 +142,7 @@ def main() -> None:
 
         pool = parse_pool(ruleset, args.workers) if args.workers else None
         if pool is not None:  # started before the clock, as a daemon starts it once
-            list(pool.executor.map(abs, range(args.workers)))
+            pool.processes.wait_ready()
         served = cpu_of([server.pid])
         cpu, t = time.process_time(), time.perf_counter()
         new, hits, _ = asyncio.run(round_(pipeline, specs, ids, args.concurrency, pool))
