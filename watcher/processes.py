@@ -101,18 +101,18 @@ class WorkerProcesses:
         self._workers: list[_Worker] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         for _ in range(max(1, workers)):
-            calls_out, calls_in = context.Pipe(duplex=False)
-            results_out, results_in = context.Pipe(duplex=False)
+            calls_read, calls_write = context.Pipe(duplex=False)
+            results_read, results_write = context.Pipe(duplex=False)
             process = context.Process(
                 target=_serve,
-                args=(calls_out, results_in, initializer, initargs),
+                args=(calls_read, results_write, initializer, initargs),
                 daemon=True,
                 name="watcher-parse",
             )
             process.start()
-            calls_out.close()
-            results_in.close()
-            self._workers.append(_Worker(process, calls_in, results_out))
+            calls_read.close()  # the child's ends: the child alone holds them now
+            results_write.close()
+            self._workers.append(_Worker(process, calls_write, results_read))
 
     @property
     def pids(self) -> list[int]:
@@ -205,7 +205,10 @@ class WorkerProcesses:
                 head = 12
             if len(inbox) < head + size:
                 return
-            ok, value = pickle.loads(inbox[head : head + size])
+            try:
+                ok, value = pickle.loads(inbox[head : head + size])
+            except Exception as exc:  # (a result this process cannot unpickle) the caller's
+                ok, value = False, exc
             del inbox[: head + size]
             future = worker.pending.popleft()
             if future.done():  # its caller was cancelled
@@ -223,11 +226,12 @@ class WorkerProcesses:
             self._loop.remove_reader(worker.results.fileno())
             self._loop.remove_writer(worker.calls.fileno())
         worker.alive = False
-        code = worker.process.exitcode
+        code = worker.process.exitcode  # None until the process has been reaped
+        why = "a worker process died" + (f" (exit code {code})" if code is not None else "")
         while worker.pending:
             future = worker.pending.popleft()
             if not future.done():
-                future.set_exception(BrokenProcessPool(f"a worker process died (exit code {code})"))
+                future.set_exception(BrokenProcessPool(why))
         worker.calls.close()
         worker.results.close()
 

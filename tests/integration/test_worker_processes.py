@@ -8,6 +8,7 @@ import asyncio
 import operator
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
@@ -58,6 +59,15 @@ def test_an_exception_in_the_process_is_raised_in_the_caller(two: WorkerProcesse
         return float(await two.run(operator.truediv, 1, 4))  # the process lives on
 
     assert asyncio.run(go()) == 0.25
+
+
+def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_wait(two: WorkerProcesses) -> None:
+    async def go() -> int:
+        with pytest.raises(RuntimeError, match="unpicklable result"):
+            await asyncio.wait_for(two.run(threading.Lock), 10)  # a lock does not pickle
+        return int(await two.run(operator.add, 2, 2))
+
+    assert asyncio.run(go()) == 4
 
 
 def test_the_processes_serve_one_event_loop_after_another(two: WorkerProcesses) -> None:
