@@ -21,6 +21,7 @@ import os
 import pickle
 import signal
 import struct
+import traceback
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -57,17 +58,32 @@ def _serve(
             return
         try:
             fn, args = pickle.loads(data)
-            outcome: tuple[bool, object] = (True, fn(*args))
+            outcome: tuple[bool, object, str] = (True, fn(*args), "")
         except BaseException as exc:  # raised again in the caller, as an executor does
-            outcome = (False, exc)
+            outcome = (False, exc, traceback.format_exc())
         try:
             payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
-            payload = pickle.dumps((False, RuntimeError(f"unpicklable result: {exc!r}")))
+            failed = RuntimeError(f"unpicklable result: {exc!r}")
+            payload = pickle.dumps((False, failed, traceback.format_exc()))
         try:
             results.send_bytes(payload)
         except OSError:
             return  # the parent is gone
+
+
+class RemoteTraceback(Exception):
+    """Where in the worker process an exception raised in the caller came from (its
+    ``__cause__``), as ``ProcessPoolExecutor`` shows it."""
+
+    def __str__(self) -> str:
+        return f"\n{self.args[0]}"
+
+
+# Calls in flight per process: the one it runs and the next, already in its pipe, so that it
+# never waits for the parent between two calls. A call is given to a process only then (the
+# rest wait here, in order), so a slow call holds up at most one other.
+_DEPTH = 2
 
 
 class _Worker:
@@ -80,13 +96,15 @@ class _Worker:
         self.pending: deque[asyncio.Future[Any]] = deque()
         self.inbox = bytearray()  # bytes read, not yet a whole frame
         self.outbox = bytearray()  # frames not yet written (the pipe was full)
-        self.alive = True
+        self.alive = True  # False once it has died or been shut down
+        self.writable = True  # False once a write found its pipe broken
 
 
 class WorkerProcesses:
     """``workers`` processes, started now (``forkserver``), each running ``initializer(*initargs)``
-    once; ``await run(fn, *args)`` from a running event loop runs ``fn(*args)`` in the least
-    busy of them. ``fn`` and its arguments must pickle (a module-level function).
+    once; ``await run(fn, *args)`` from a running event loop runs ``fn(*args)`` in one of them,
+    calls taken in order as the processes become free. ``fn`` and its arguments must pickle
+    (a module-level function).
 
     Started with ``forkserver``: a fork of a process running threads (aiohttp's resolver, the
     store's workers) can inherit a held lock and hang."""
@@ -99,6 +117,7 @@ class WorkerProcesses:
     ) -> None:
         context = multiprocessing.get_context("forkserver")
         self._workers: list[_Worker] = []
+        self._waiting: deque[tuple[asyncio.Future[Any], bytes]] = deque()  # not yet given out
         self._loop: asyncio.AbstractEventLoop | None = None
         for _ in range(max(1, workers)):
             calls_read, calls_write = context.Pipe(duplex=False)
@@ -120,7 +139,9 @@ class WorkerProcesses:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Block until every process has started and run its initializer (a bench starts its
-        clock after this)."""
+        clock after this). Only before the first ``run``: it reads the pipes itself."""
+        if self._loop is not None:
+            raise RuntimeError("wait_ready() is for before the first run()")
         for worker in self._workers:
             worker.calls.send_bytes(pickle.dumps((os.getpid, ())))
             if not worker.results.poll(timeout):
@@ -131,29 +152,51 @@ class WorkerProcesses:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._attach(loop)
-        live = [w for w in self._workers if w.alive]
-        if not live:
+        if not any(w.alive for w in self._workers):
             raise BrokenProcessPool("every worker process has died")
-        worker = min(live, key=lambda w: len(w.pending))
         future: asyncio.Future[Any] = loop.create_future()
-        data = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-        worker.pending.append(future)
-        queued = bool(worker.outbox)
-        worker.outbox += _frame(data)
-        worker.outbox += data
-        if not queued:  # else the writer callback is already waiting for room
-            self._write(worker)
+        self._waiting.append((future, pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)))
+        self._dispatch()
         return await future
 
+    def _dispatch(self) -> None:
+        """Give waiting calls to processes with room, an idle one first."""
+        while self._waiting:
+            ready = [w for w in self._workers if w.alive and w.writable]
+            if not ready:
+                self._fail_waiting(BrokenProcessPool("every worker process has died"))
+                return
+            worker = min(ready, key=lambda w: len(w.pending))
+            if len(worker.pending) >= _DEPTH:
+                return
+            future, data = self._waiting.popleft()
+            if future.done():  # its caller was cancelled while it waited
+                continue
+            worker.pending.append(future)
+            queued = bool(worker.outbox)
+            worker.outbox += _frame(data)
+            worker.outbox += data
+            if not queued:  # else the writer callback is already waiting for room
+                self._write(worker)
+
+    def _fail_waiting(self, error: BaseException) -> None:
+        while self._waiting:
+            future, _ = self._waiting.popleft()
+            _settle(future, False, error)
+
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Watch the result pipes from ``loop`` (a process may serve several ``asyncio.run``)."""
+        """Watch the pipes from ``loop`` (a process may serve several ``asyncio.run``): calls
+        still to be written, or waiting, go on from here."""
         self._detach()
+        self._loop = loop
         for worker in self._workers:
             if worker.alive:
                 os.set_blocking(worker.results.fileno(), False)
                 os.set_blocking(worker.calls.fileno(), False)
                 loop.add_reader(worker.results.fileno(), self._read, worker)
-        self._loop = loop
+                if worker.outbox and worker.writable:
+                    self._write(worker)
+        self._dispatch()
 
     def _detach(self) -> None:
         loop, self._loop = self._loop, None
@@ -165,22 +208,26 @@ class WorkerProcesses:
                 loop.remove_writer(worker.calls.fileno())
 
     def _write(self, worker: _Worker) -> None:
+        assert self._loop is not None
         try:
             written = os.write(worker.calls.fileno(), worker.outbox)
         except BlockingIOError:
             written = 0
-        except OSError:  # the process is gone (a broken pipe)
-            self._lost(worker)
+        except OSError:
+            # A broken pipe: the process is gone. What it answered before may still be in
+            # its result pipe: read until its end, which fails the rest (``_lost``).
+            worker.writable = False
+            worker.outbox.clear()
+            self._dispatch()
             return
         del worker.outbox[:written]
-        assert self._loop is not None
         if worker.outbox:
             self._loop.add_writer(worker.calls.fileno(), self._writable, worker)
 
     def _writable(self, worker: _Worker) -> None:
         assert self._loop is not None
         self._loop.remove_writer(worker.calls.fileno())
-        if worker.alive:
+        if worker.alive and worker.writable:
             self._write(worker)
 
     def _read(self, worker: _Worker) -> None:
@@ -200,23 +247,21 @@ class WorkerProcesses:
             head = 4
             if size == -1:
                 if len(inbox) < 12:
-                    return
+                    break
                 (size,) = _LONG.unpack_from(inbox, 4)
                 head = 12
             if len(inbox) < head + size:
-                return
+                break
             try:
-                ok, value = pickle.loads(inbox[head : head + size])
+                ok, value, where = pickle.loads(inbox[head : head + size])
             except Exception as exc:  # (a result this process cannot unpickle) the caller's
-                ok, value = False, exc
+                ok, value, where = False, exc, ""
             del inbox[: head + size]
-            future = worker.pending.popleft()
-            if future.done():  # its caller was cancelled
-                continue
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            if not ok and where:
+                value.__cause__ = RemoteTraceback(where)
+            if worker.pending:  # (always: a process answers only what it was sent)
+                _settle(worker.pending.popleft(), ok, value)
+        self._dispatch()
 
     def _lost(self, worker: _Worker) -> None:
         """A process died: its pending calls fail, the others go on."""
@@ -229,17 +274,21 @@ class WorkerProcesses:
         code = worker.process.exitcode  # None until the process has been reaped
         why = "a worker process died" + (f" (exit code {code})" if code is not None else "")
         while worker.pending:
-            future = worker.pending.popleft()
-            if not future.done():
-                future.set_exception(BrokenProcessPool(why))
+            _settle(worker.pending.popleft(), False, BrokenProcessPool(why))
         worker.calls.close()
         worker.results.close()
+        self._dispatch()
 
     def shutdown(self) -> None:
         """Close the pipes (each process ends when it has read them out) and wait for the
-        processes; one that does not end within a few seconds is terminated."""
+        processes; one that does not end within a few seconds is terminated. Calls not
+        answered yet fail with ``BrokenProcessPool``."""
         self._detach()
+        gone = BrokenProcessPool("the worker processes were shut down")
+        self._fail_waiting(gone)
         for worker in self._workers:
+            while worker.pending:
+                _settle(worker.pending.popleft(), False, gone)
             if worker.alive:
                 worker.alive = False
                 worker.calls.close()
@@ -250,3 +299,22 @@ class WorkerProcesses:
                 worker.process.join(5)
             with contextlib.suppress(OSError):
                 worker.results.close()
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    """Give a call its result or its exception, if its caller still waits. An exception a
+    future cannot hold (``StopIteration``) arrives as a RuntimeError; a future whose event
+    loop has closed is left as it is."""
+    if future.done():  # its caller was cancelled
+        return
+    try:
+        if ok:
+            future.set_result(value)
+        elif isinstance(value, StopIteration):
+            error = RuntimeError(f"the call raised StopIteration{value.args!r}")
+            error.__cause__ = value.__cause__
+            future.set_exception(error)
+        else:
+            future.set_exception(value)
+    except RuntimeError:  # its event loop is closed: nobody is waiting for it
+        pass

@@ -15,7 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from watcher.processes import WorkerProcesses
+from watcher.processes import RemoteTraceback, WorkerProcesses
 
 
 @pytest.fixture
@@ -54,11 +54,43 @@ def test_calls_are_spread_over_the_processes(two: WorkerProcesses) -> None:
 
 def test_an_exception_in_the_process_is_raised_in_the_caller(two: WorkerProcesses) -> None:
     async def go() -> float:
-        with pytest.raises(ZeroDivisionError):
+        with pytest.raises(ZeroDivisionError) as raised:
             await two.run(operator.truediv, 1, 0)
+        # where it happened in the process, as ProcessPoolExecutor shows it
+        assert isinstance(raised.value.__cause__, RemoteTraceback)
+        assert "ZeroDivisionError: division by zero" in str(raised.value.__cause__)
+        # an exception no future can hold arrives as a RuntimeError; calls beside it go on
+        stop, four = await asyncio.gather(
+            asyncio.wait_for(two.run(next, iter([])), 10),
+            asyncio.wait_for(two.run(operator.add, 2, 2), 10),
+            return_exceptions=True,
+        )
+        assert isinstance(stop, RuntimeError) and "StopIteration" in str(stop)
+        assert four == 4
         return float(await two.run(operator.truediv, 1, 4))  # the process lives on
 
     assert asyncio.run(go()) == 0.25
+
+
+def test_a_slow_call_holds_up_at_most_one_other(two: WorkerProcesses) -> None:
+    """Calls go to a process as it becomes free, not all to one queue fixed when they are
+    made: a slow feed does not hold up the others behind it."""
+
+    async def go() -> list[float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+
+        async def short(i: int) -> float:
+            await two.run(operator.add, i, i)
+            return loop.time() - started
+
+        slow = asyncio.ensure_future(two.run(time.sleep, 2.0))
+        times = await asyncio.gather(*(short(i) for i in range(8)))
+        await slow
+        return times
+
+    times = asyncio.run(go())
+    assert sum(t >= 1.5 for t in times) <= 1, times
 
 
 def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_wait(two: WorkerProcesses) -> None:
@@ -73,6 +105,36 @@ def test_a_result_that_cannot_be_sent_back_is_an_error_not_a_wait(two: WorkerPro
 def test_the_processes_serve_one_event_loop_after_another(two: WorkerProcesses) -> None:
     for n in (3, 4):
         assert asyncio.run(two.run(operator.mul, n, 10)) == n * 10
+
+
+def test_a_loop_that_ends_mid_write_leaves_the_next_loop_working() -> None:
+    processes = WorkerProcesses(1)  # one process: the next call must follow the unfinished one
+    try:
+
+        async def give_up() -> None:
+            # far more than a pipe holds: the loop ends with most of it not yet written
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(processes.run(len, b"x" * (16 << 20)), 0.001)
+
+        asyncio.run(give_up())
+        assert asyncio.run(asyncio.wait_for(processes.run(operator.add, 2, 3), 20)) == 5
+    finally:
+        processes.shutdown()
+
+
+def test_shutdown_fails_the_calls_still_waiting() -> None:
+    processes = WorkerProcesses(1)
+
+    async def go() -> None:
+        slow = asyncio.ensure_future(processes.run(time.sleep, 0.5))
+        behind = asyncio.ensure_future(processes.run(operator.add, 1, 1))
+        await asyncio.sleep(0.1)
+        processes.shutdown()
+        for call in (slow, behind):
+            with pytest.raises(BrokenProcessPool):
+                await asyncio.wait_for(call, 10)
+
+    asyncio.run(go())
 
 
 def test_a_process_that_dies_fails_only_its_pending_calls(two: WorkerProcesses) -> None:
