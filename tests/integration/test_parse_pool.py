@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,60 @@ def test_a_round_whose_parsing_processes_die_still_stores_every_feed(
     assert killed == main
     assert len(killed[0]) == n * len(TITLES) and killed[1]
     assert "a parsing process died" in caplog.text
+
+
+def test_a_parsing_process_killed_mid_round_loses_nothing(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """One of two parsing processes killed while the round runs: whatever it held is parsed
+    again (by the other process or the main one), and the round stores what a round without a
+    pool stores."""
+    n = 40
+    urls = [
+        feed_server.set(f"/m{i}.xml", _body(i, new=40), delay=0.02)  # a round of a second or so
+        for i in range(n)
+    ]
+    specs = [FeedSpec(url=u, name=f"Feed {i}", interval=300) for i, u in enumerate(urls)]
+    results = []
+    for name in ("killed", "main"):
+        store = Store(f"sqlite:///{tmp_path / name}.db")
+        store.migrate()
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        feeds = [(s, ids[s.url]) for s in specs]
+        if name == "killed":
+            with parse_pool(RULES, workers=2) as pool:
+                pool.processes.wait_ready()
+                victim = pool.processes.pids[0]
+                killer = threading.Thread(
+                    target=_kill_after,
+                    args=(victim, feed_server, len(feed_server.requests) + n // 3),
+                )
+                killer.start()
+                _round(Pipeline(store, lambda: RULES), feeds, pool)
+                killer.join()
+                assert not _alive(victim)
+        else:
+            _round(Pipeline(store, lambda: RULES), feeds, None)
+        results.append(_stored(store))
+        store.close()
+    killed, main = results
+    assert killed == main
+    assert len(killed[0]) == n * (len(TITLES) + 40)
+
+
+def _kill_after(pid: int, server: FeedServer, requests: int) -> None:
+    """Kill ``pid`` once ``server`` has been asked for ``requests`` feeds (at most 30 s on)."""
+    deadline = time.monotonic() + 30
+    while len(server.requests) < requests:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.005)
+    os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
