@@ -310,6 +310,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie waiting to be reaped is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 # -- configs ------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import Entry, FeedServer, rss
+from tests.conftest import Entry, FeedServer, process_alive, rss
 from watcher.fetcher import new_session
 from watcher.models import FeedSpec
 from watcher.pipeline import ParsePool, Pipeline, parse_pool
@@ -156,6 +156,20 @@ def test_a_rule_set_reloaded_after_the_pool_started_is_the_one_that_matches(
         store.close()
 
 
+def _stored_after_round(
+    path: Path, specs: list[FeedSpec], pool: ParsePool | None
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], int]:
+    """What one first round over ``specs`` stores in a fresh database at ``path``."""
+    store = Store(f"sqlite:///{path}")
+    store.migrate()
+    try:
+        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
+        _round(Pipeline(store, lambda: RULES), [(s, ids[s.url]) for s in specs], pool)
+        return _stored(store)
+    finally:
+        store.close()
+
+
 def test_a_round_whose_parsing_processes_die_still_stores_every_feed(
     tmp_path: Path, feed_server: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -165,26 +179,14 @@ def test_a_round_whose_parsing_processes_die_still_stores_every_feed(
     n = 6
     urls = [feed_server.set(f"/k{i}.xml", _body(i)) for i in range(n)]
     specs = [FeedSpec(url=u, name=f"Feed {i}", interval=300) for i, u in enumerate(urls)]
-    results = []
-    for name in ("killed", "main"):
-        store = Store(f"sqlite:///{tmp_path / name}.db")
-        store.migrate()
-        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
-        feeds = [(s, ids[s.url]) for s in specs]
-        if name == "killed":
-            with parse_pool(RULES, workers=1) as pool:
-                pool.processes.wait_ready()
-                for pid in pool.processes.pids:
-                    os.kill(pid, signal.SIGKILL)
-                with caplog.at_level(logging.WARNING, logger="watcher.pipeline"):
-                    _round(Pipeline(store, lambda: RULES), feeds, pool)
-                assert pool.broken
-        else:
-            _round(Pipeline(store, lambda: RULES), feeds, None)
-        results.append(_stored(store))
-        store.close()
-    killed, main = results
-    assert killed == main
+    with parse_pool(RULES, workers=1) as pool:
+        pool.processes.wait_ready()
+        for pid in pool.processes.pids:
+            os.kill(pid, signal.SIGKILL)
+        with caplog.at_level(logging.WARNING, logger="watcher.pipeline"):
+            killed = _stored_after_round(tmp_path / "killed.db", specs, pool)
+        assert pool.broken
+    assert killed == _stored_after_round(tmp_path / "main.db", specs, None)
     assert len(killed[0]) == n * len(TITLES) and killed[1]
     assert "a parsing process died" in caplog.text
 
@@ -201,30 +203,17 @@ def test_a_parsing_process_killed_mid_round_loses_nothing(
         for i in range(n)
     ]
     specs = [FeedSpec(url=u, name=f"Feed {i}", interval=300) for i, u in enumerate(urls)]
-    results = []
-    for name in ("killed", "main"):
-        store = Store(f"sqlite:///{tmp_path / name}.db")
-        store.migrate()
-        ids = {u: s.id for u, s in store.sync_feeds(specs).items()}
-        feeds = [(s, ids[s.url]) for s in specs]
-        if name == "killed":
-            with parse_pool(RULES, workers=2) as pool:
-                pool.processes.wait_ready()
-                victim = pool.processes.pids[0]
-                killer = threading.Thread(
-                    target=_kill_after,
-                    args=(victim, feed_server, len(feed_server.requests) + n // 3),
-                )
-                killer.start()
-                _round(Pipeline(store, lambda: RULES), feeds, pool)
-                killer.join()
-                assert not _alive(victim)
-        else:
-            _round(Pipeline(store, lambda: RULES), feeds, None)
-        results.append(_stored(store))
-        store.close()
-    killed, main = results
-    assert killed == main
+    with parse_pool(RULES, workers=2) as pool:
+        pool.processes.wait_ready()
+        victim = pool.processes.pids[0]
+        killer = threading.Thread(
+            target=_kill_after, args=(victim, feed_server, len(feed_server.requests) + n // 3)
+        )
+        killer.start()
+        killed = _stored_after_round(tmp_path / "killed.db", specs, pool)
+        killer.join()
+        assert not process_alive(victim)
+    assert killed == _stored_after_round(tmp_path / "main.db", specs, None)
     assert len(killed[0]) == n * (len(TITLES) + 40)
 
 
@@ -236,11 +225,3 @@ def _kill_after(pid: int, server: FeedServer, requests: int) -> None:
             return
         time.sleep(0.005)
     os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

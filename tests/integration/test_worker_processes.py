@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
+from tests.conftest import process_alive
 from watcher.processes import RemoteTraceback, WorkerProcesses
 
 
@@ -154,7 +155,7 @@ def test_a_process_that_dies_fails_only_its_pending_calls(two: WorkerProcesses) 
     outcomes, after = asyncio.run(go())
     assert sum(isinstance(o, BrokenProcessPool) for o in outcomes) == 1
     assert None in outcomes  # the survivor's sleep returned
-    assert after in two.pids and not _alive(next(p for p in two.pids if p != after))
+    assert after in two.pids and not process_alive(next(p for p in two.pids if p != after))
 
 
 def test_when_every_process_has_died_a_call_fails_at_once(two: WorkerProcesses) -> None:
@@ -173,15 +174,6 @@ def test_shutdown_ends_the_processes() -> None:
     processes = WorkerProcesses(2)
     processes.wait_ready()
     pids = processes.pids
-    assert all(_alive(p) for p in pids)
+    assert all(process_alive(p) for p in pids)
     processes.shutdown()
-    assert not any(_alive(p) for p in pids)
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` is a running process (a zombie waiting to be reaped is not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert not any(process_alive(p) for p in pids)

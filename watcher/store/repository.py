@@ -323,8 +323,6 @@ def _sqlite_begin_immediate(engine: Engine) -> None:
     """Take SQLite's write lock at BEGIN, so a read-then-write never fails half-way (SQLAlchemy's
     documented recipe); plus WAL so readers (``watcher hits``) never block the daemon."""
 
-    _bind_plainly()
-
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -351,6 +349,7 @@ class Store:
             # a file database is shared safely across the worker threads.
             self.engine = create_engine(url, pool_size=4, max_overflow=8)
             _sqlite_begin_immediate(self.engine)
+            _bind_plainly()
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         self.dialect = self.engine.dialect.name
