@@ -15,7 +15,7 @@ the Elasticsearch percolator, done on words because watcher's queries are about 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import compress, product
 from operator import itemgetter, not_
 
@@ -95,6 +95,30 @@ def requirements(
     return _NOTHING  # NOT, link:: nothing to look for
 
 
+Cost = tuple[bool, int, int, int]
+
+
+def rule_requirements(
+    nodes: Sequence[CNode], frequency: Mapping[str, float] | None
+) -> tuple[list[set[Requirement]], Counter[str], Callable[[str], Cost]]:
+    """Each rule's requirement sets, how many sets use each member, and the cost of a member
+    as an anchor (lower is better): shared by this index and the C engine's (compiled.py)."""
+    terms: dict[int, tuple[Term, Requirement]] = {}
+    reqs = [set(requirements(n, terms)) for n in nodes]  # each set indexed on its own
+    uses = Counter(member for sets in reqs for s in sets for member in s)
+    known = frequency or {}
+
+    def cost(member: str) -> Cost:
+        """Lower is a better anchor: not a stop word, rare in recent items (when known),
+        used by few rules, exact rather than a prefix, long."""
+        prefix = member.endswith("*")
+        word = member.rstrip("*")
+        seen = int(known.get(word, 0.0) * 100)  # percent of recent items holding it
+        return (word in _COMMON, seen, uses[member] * (4 if prefix else 1), -len(member))
+
+    return reqs, uses, cost
+
+
 class PresearchIndex:
     """Two anchors per requirement set -> the rules (by position) it belongs to.
 
@@ -107,19 +131,7 @@ class PresearchIndex:
     def __init__(
         self, nodes: Sequence[CNode], frequency: Mapping[str, float] | None = None
     ) -> None:
-        terms: dict[int, tuple[Term, Requirement]] = {}
-        reqs = [set(requirements(n, terms)) for n in nodes]  # each set indexed on its own
-        uses = Counter(member for sets in reqs for s in sets for member in s)
-        frequency = frequency or {}
-
-        def cost(member: str) -> tuple[bool, int, int, int]:
-            """Lower is a better anchor: not a stop word, rare in recent items (when known),
-            used by few rules, exact rather than a prefix, long."""
-            prefix = member.endswith("*")
-            word = member.rstrip("*")
-            seen = int(frequency.get(word, 0.0) * 100)  # percent of recent items holding it
-            return (word in _COMMON, seen, uses[member] * (4 if prefix else 1), -len(member))
-
+        reqs, uses, cost = rule_requirements(nodes, frequency)
         # Members are numbered: what an item holds is then a set of small ints, gathered from
         # the automaton in C, and every later test is a set operation on them.
         number = {member: n for n, member in enumerate(sorted(uses))}

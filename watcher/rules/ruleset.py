@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from watcher.errors import QuerySyntaxError
 from watcher.models import Item, Noise, RuleHit
+from watcher.rules.compiled import AVAILABLE, CompiledIndex, Found
 from watcher.rules.matcher import (
     Alias,
     CNode,
@@ -191,11 +192,15 @@ class RuleSet:
     evaluation of the few rules whose anchor words the item holds: not a pass over every rule.
     """
 
-    def __init__(self, rules: Iterable[CompiledRule]) -> None:
+    def __init__(self, rules: Iterable[CompiledRule], compiled: bool | None = None) -> None:
+        """``compiled``: whether to match with the C engine (``compiled.py``); by default,
+        wherever it is built."""
         everything = list(rules)
         self.rules = [r for r in everything if r.spec.enabled]
         self.by_id = {r.spec.id: r for r in everything}
-        self._index: PresearchIndex | None = None  # built on first use, or by ``tune``
+        self.compiled = AVAILABLE if compiled is None else compiled
+        # built on first use, or by ``tune``
+        self._index: PresearchIndex | CompiledIndex | None = None
 
     def tune(self, frequency: Mapping[str, float]) -> None:
         """Re-pick anchors knowing how common each word is in recent items (see
@@ -203,21 +208,24 @@ class RuleSet:
         self._index = self._build_index(frequency)
 
     @property
-    def index(self) -> PresearchIndex:
+    def index(self) -> PresearchIndex | CompiledIndex:
         """The presearch index; built here when nothing tuned it first (a daemon tunes it at
         start, so 100,000 rules are indexed once, not twice)."""
         return self.prepare()
 
-    def prepare(self) -> PresearchIndex:
+    def prepare(self) -> PresearchIndex | CompiledIndex:
         """Build the presearch index now, where the caller chooses (a reload does it in a
         worker thread), rather than in the first poll that matches."""
         if self._index is None:
             self._index = self._build_index(None)
         return self._index
 
-    def _build_index(self, frequency: Mapping[str, float] | None) -> PresearchIndex:
+    def _build_index(self, frequency: Mapping[str, float] | None) -> PresearchIndex | CompiledIndex:
         with cycle_collection_paused():
-            return PresearchIndex([r.node for r in self.rules], frequency)
+            nodes = [r.node for r in self.rules]
+            if self.compiled:
+                return CompiledIndex(nodes, frequency)
+            return PresearchIndex(nodes, frequency)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -260,6 +268,9 @@ class RuleSet:
         self, doc: Document, only: str | None = None, language: str | None = None
     ) -> list[RuleHit]:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
+        index = self._index or self.prepare()
+        if type(index) is CompiledIndex:
+            return self._hits(doc, index.match(doc.everything), only, language)
         hits = []
         # Many people watch the same thing: rules with the same query share one compiled node
         # (``_compile`` is cached by query), and most rules of one exact word or phrase share
@@ -283,6 +294,29 @@ class RuleSet:
                 terms = done[key] = matched_terms(doc, result.spans) if result.matched else None
             if terms is not None:
                 hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
+        return hits
+
+    def _hits(
+        self, doc: Document, found: Found, only: str | None, language: str | None
+    ) -> list[RuleHit]:
+        """Hits from the C engine's answer: the matched terms of each rule it matched, and
+        the rules it left to Python (``link:``, nested NEAR) evaluated here."""
+        rules = self.rules
+        hits = []
+        for i, spans in found:
+            spec, node = rules[i]
+            if (only is not None and spec.id != only) or (
+                spec.lang and not speaks(spec.lang, language)
+            ):
+                continue
+            if spans is None:
+                result = evaluate(node, doc)
+                if not result.matched:
+                    continue
+                terms = matched_terms(doc, result.spans)
+            else:
+                terms = matched_terms(doc, spans)
+            hits.append(RuleHit(spec.id, spec.title, terms, spec.notify, spec.noise))
         return hits
 
     def explain(
