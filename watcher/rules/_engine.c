@@ -28,6 +28,10 @@ enum { PART_WORD = 0, PART_PREFIX = 1, PART_ANY = 2 };
 #define TEXT_MASK 7    /* the text fields: a term with no field looks there */
 #define FIELD_END 0x02 /* the word between fields in Document.everything */
 #define KEY 31         /* a phrase is looked up by its first KEY words at most */
+/* Members as compiled.py numbers them: each kind from its own base (it meets them in any
+   order); the engine lays them end to end (words, phrases, prefixes) when it is built. */
+#define PHRASE_BASE (1 << 28)
+#define STEM_BASE (1 << 29)
 
 typedef struct {
     uint64_t *hashes;
@@ -184,7 +188,16 @@ static int32_t *copy_ints(PyObject *obj, Py_ssize_t *n_out, const char *what) {
 
 #define BAD(...) do { PyErr_Format(PyExc_ValueError, __VA_ARGS__); return -1; } while (0)
 
-/* Check one node's encoding (recursively): every later read of the program is in bounds. */
+/* A member as compiled.py numbers it -> as the engine does; -1 when there is none such. */
+static int32_t member_of(const Engine *e, int32_t raw) {
+    if (raw >= STEM_BASE) return raw - STEM_BASE < e->nstems ? e->nwords + e->nphrases + (raw - STEM_BASE) : -1;
+    if (raw >= PHRASE_BASE) return raw - PHRASE_BASE < e->nphrases ? e->nwords + (raw - PHRASE_BASE) : -1;
+    return raw >= 0 && raw < e->nwords ? raw : -1;
+}
+
+/* Check one node's encoding (recursively), and number its members as the engine does: every
+   later read of the program is in bounds. Each node is checked once (the code is walked from
+   start to end), since numbering a member twice would change it. */
 static int validate(Engine *e, Py_ssize_t at, Py_ssize_t end, int depth) {
     if (depth > 200) BAD("program nested too deep");
     if (at + 2 > end) BAD("program truncated at %zd", at);
@@ -197,7 +210,8 @@ static int validate(Engine *e, Py_ssize_t at, Py_ssize_t end, int depth) {
         if (size < 5) BAD("short term at %zd", at);
         int32_t member = c[3], nparts = c[4];
         if (nparts < 1 || size != 5 + 2 * nparts) BAD("bad term at %zd", at);
-        if (member < -1 || member >= e->nmembers) BAD("bad member at %zd", at);
+        if (member != -1 && (e->code[at + 3] = member_of(e, member)) < 0)
+            BAD("bad member at %zd", at);
         for (int32_t p = 0; p < nparts; p++) {
             int32_t kind = c[5 + 2 * p], id = c[6 + 2 * p];
             if (kind == PART_WORD && (id < 0 || id >= e->nwords)) BAD("bad word at %zd", at);
@@ -383,7 +397,8 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
     e->set_n = PyMem_Malloc(((size_t)nsets + 1) * sizeof(int32_t));
     if (!e->set_start || !e->set_rule || !e->set_off || !e->set_n) { PyErr_NoMemory(); goto done; }
     for (Py_ssize_t s = 0; s < nsets; s++) {
-        if (set_anchor[s] < 0 || set_anchor[s] >= e->nmembers || set_rule[s] < 0 ||
+        set_anchor[s] = member_of(e, set_anchor[s]);
+        if (set_anchor[s] < 0 || set_rule[s] < 0 ||
             set_rule[s] >= e->nrules || set_n[s] < 0 || set_off[s] < 0 ||
             set_off[s] + (Py_ssize_t)set_n[s] > nset_members) {
             PyErr_SetString(PyExc_ValueError, "bad requirement set");
@@ -392,7 +407,7 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
         e->set_start[set_anchor[s] + 1]++;
     }
     for (Py_ssize_t m = 0; m < nset_members; m++)
-        if (e->set_members[m] < 0 || e->set_members[m] >= e->nmembers) {
+        if ((e->set_members[m] = member_of(e, e->set_members[m])) < 0) {
             PyErr_SetString(PyExc_ValueError, "bad requirement member");
             goto done;
         }
@@ -418,19 +433,29 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
     /* programs */
     e->first_only = PyMem_Malloc((size_t)e->nrules + 1);
     if (!e->first_only) { PyErr_NoMemory(); goto done; }
+    /* the code is the rules' queries one after the other: each checked once */
+    uint8_t *starts = PyMem_Calloc((size_t)e->ncode + 1, 1);
+    if (!starts) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t at = 0; at < e->ncode; at += e->code[at + 1]) {
+        if (validate(e, at, e->ncode, 0) < 0) { PyMem_Free(starts); goto done; }
+        starts[at] = 1;
+    }
     for (int32_t r = 0; r < e->nrules; r++) {
         e->first_only[r] = first_only[r] != 0;
         int32_t at = e->rule_code[r];
         if (at == -1) continue;
-        if (at < 0 || at >= e->ncode || validate(e, at, e->ncode, 0) < 0) {
-            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad rule program");
+        if (at < 0 || at >= e->ncode || !starts[at]) {
+            PyMem_Free(starts);
+            PyErr_SetString(PyExc_ValueError, "a rule's program is not a query's start");
             goto done;
         }
         if (e->first_only[r] && (e->code[at] != OP_TERM || e->code[at + 3] < 0)) {
+            PyMem_Free(starts);
             PyErr_SetString(PyExc_ValueError, "first_only on a rule that is not one exact term");
             goto done;
         }
     }
+    PyMem_Free(starts);
 
     e->member_stamp = PyMem_Calloc((size_t)e->nmembers + 1, sizeof(uint32_t));
     e->member_head = PyMem_Malloc(((size_t)e->nmembers + 1) * sizeof(int32_t));
@@ -843,11 +868,47 @@ static PyObject *engine_candidates(Engine *e, PyObject *everything) {
     return list;
 }
 
-/* match(everything) -> [(rule index, spans or None)], in rule order: the rules that match,
-   each with its spans (Span tuples, sorted, no repeats), and, with None, the candidates
-   this engine leaves to Python. Nothing Python runs between the scan and the end of
-   the evaluation, so the engine's per-item stamps cannot be reused mid-item by another
-   thread. */
+static PyObject *span_tuple(Engine *e, const Span *v, Py_ssize_t n) {
+    PyTypeObject *span_type = (PyTypeObject *)e->span_type;
+    PyObject *spans = PyTuple_New(n);
+    for (Py_ssize_t i = 0; spans && i < n; i++) {
+        PyObject *span = span_type->tp_alloc(span_type, 3);
+        PyObject *start = PyLong_FromLong(v[i].start), *end = PyLong_FromLong(v[i].end);
+        if (!span || !start || !end) {
+            Py_XDECREF(span);
+            Py_XDECREF(start);
+            Py_XDECREF(end);
+            Py_CLEAR(spans);
+            break;
+        }
+        PyObject *name = e->field_names[v[i].field];
+        Py_INCREF(name);
+        PyTuple_SET_ITEM(span, 0, name);
+        PyTuple_SET_ITEM(span, 1, start);
+        PyTuple_SET_ITEM(span, 2, end);
+        PyTuple_SET_ITEM(spans, i, span);
+    }
+    return spans;
+}
+
+static PyObject *int_list(const int32_t *v, int32_t n) {
+    PyObject *list = PyList_New(n);
+    for (int32_t k = 0; list && k < n; k++) {
+        PyObject *x = PyLong_FromLong(v[k]);
+        if (!x) {
+            Py_CLEAR(list);
+            break;
+        }
+        PyList_SET_ITEM(list, k, x);
+    }
+    return list;
+}
+
+/* match(everything) -> (rules, groups, spans): the rules the item matches, in rule order;
+   for each, the index in ``spans`` of what it matched (a tuple of Span, sorted, no repeats;
+   rules that matched the same words share one), or -1 for a candidate this engine leaves to
+   Python. Nothing Python runs between the scan and the end of the evaluation, so the
+   engine's per-item stamps cannot be reused mid-item by another thread. */
 static PyObject *engine_match(Engine *e, PyObject *everything) {
     Item it;
     const char *text;
@@ -855,21 +916,20 @@ static PyObject *engine_match(Engine *e, PyObject *everything) {
     if (begin(e, &it, everything, &text, &len) < 0) return NULL;
     int32_t *cand = PyMem_Malloc(((size_t)e->nrules + 1) * sizeof(int32_t));
     Spans spans = {NULL, 0, 0};
-    /* per matched rule: its index and its spans' range in ``spans`` (start, end), or -1 */
-    int32_t *found = NULL, nfound = 0;
-    Py_ssize_t *bounds = NULL;
-    PyObject *result = NULL;
+    int32_t *found = NULL, *group = NULL, nfound = 0, ngroups = 0;
+    Py_ssize_t *bounds = NULL; /* per group: its range in ``spans`` */
+    PyObject *rules = NULL, *groups = NULL, *tuples = NULL, *result = NULL;
     if (!cand || scan(&it, text, len) < 0) goto nomem;
     int32_t n = candidates(&it, cand);
     found = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
+    group = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
     bounds = PyMem_Malloc(((size_t)n + 1) * 2 * sizeof(Py_ssize_t));
-    if (!found || !bounds) goto nomem;
+    if (!found || !group || !bounds) goto nomem;
     for (int32_t k = 0; k < n; k++) {
         int32_t r = cand[k], at = e->rule_code[r];
         if (at < 0) {
             found[nfound] = r;
-            bounds[2 * nfound] = bounds[2 * nfound + 1] = -1;
-            nfound++;
+            group[nfound++] = -1;
             continue;
         }
         Py_ssize_t n0 = spans.n;
@@ -885,60 +945,46 @@ static PyObject *engine_match(Engine *e, PyObject *everything) {
             for (Py_ssize_t i = n0 + 1; i < spans.n; i++)
                 if (compare_span(&spans.v[i], &spans.v[w - 1]) != 0) spans.v[w++] = spans.v[i];
             spans.n = w;
+            m = w - n0;
+        }
+        int32_t g = 0;
+        for (; g < ngroups; g++) /* the same words as an earlier rule's: one group */
+            if (bounds[2 * g + 1] - bounds[2 * g] == m &&
+                memcmp(spans.v + bounds[2 * g], spans.v + n0, (size_t)m * sizeof(Span)) == 0)
+                break;
+        if (g == ngroups) {
+            bounds[2 * g] = n0;
+            bounds[2 * g + 1] = spans.n;
+            ngroups++;
+        } else {
+            spans.n = n0;
         }
         found[nfound] = r;
-        bounds[2 * nfound] = n0;
-        bounds[2 * nfound + 1] = spans.n;
-        nfound++;
+        group[nfound++] = g;
     }
     /* Python objects only from here on */
-    result = PyList_New(nfound);
-    if (!result) goto fail;
-    PyTypeObject *span_type = (PyTypeObject *)e->span_type;
-    for (int32_t k = 0; k < nfound; k++) {
-        PyObject *rule = PyLong_FromLong(found[k]), *terms;
-        if (!rule) goto fail;
-        if (bounds[2 * k] < 0) {
-            terms = Py_None;
-            Py_INCREF(terms);
-        } else {
-            Py_ssize_t lo = bounds[2 * k], hi = bounds[2 * k + 1];
-            terms = PyTuple_New(hi - lo);
-            for (Py_ssize_t i = lo; terms && i < hi; i++) {
-                PyObject *span = span_type->tp_alloc(span_type, 3), *a, *b;
-                if (!span) { Py_CLEAR(terms); break; }
-                a = PyLong_FromLong(spans.v[i].start);
-                b = PyLong_FromLong(spans.v[i].end);
-                if (!a || !b) {
-                    Py_XDECREF(a);
-                    Py_XDECREF(b);
-                    Py_DECREF(span);
-                    Py_CLEAR(terms);
-                    break;
-                }
-                PyObject *name = e->field_names[spans.v[i].field];
-                Py_INCREF(name);
-                PyTuple_SET_ITEM(span, 0, name);
-                PyTuple_SET_ITEM(span, 1, a);
-                PyTuple_SET_ITEM(span, 2, b);
-                PyTuple_SET_ITEM(terms, i - lo, span);
-            }
-            if (!terms) { Py_DECREF(rule); goto fail; }
-        }
-        PyObject *pair = PyTuple_Pack(2, rule, terms);
-        Py_DECREF(rule);
-        Py_DECREF(terms);
-        if (!pair) goto fail;
-        PyList_SET_ITEM(result, k, pair);
+    rules = int_list(found, nfound);
+    groups = int_list(group, nfound);
+    tuples = PyList_New(ngroups);
+    if (!rules || !groups || !tuples) goto fail;
+    for (int32_t g = 0; g < ngroups; g++) {
+        PyObject *t = span_tuple(e, spans.v + bounds[2 * g], bounds[2 * g + 1] - bounds[2 * g]);
+        if (!t) goto fail;
+        PyList_SET_ITEM(tuples, g, t);
     }
+    result = PyTuple_Pack(3, rules, groups, tuples);
     goto done;
 nomem:
     PyErr_NoMemory();
 fail:
     Py_CLEAR(result);
 done:
+    Py_XDECREF(rules);
+    Py_XDECREF(groups);
+    Py_XDECREF(tuples);
     PyMem_Free(cand);
     PyMem_Free(found);
+    PyMem_Free(group);
     PyMem_Free(bounds);
     PyMem_Free(spans.v);
     item_free(&it);
@@ -947,7 +993,7 @@ done:
 
 static PyMethodDef engine_methods[] = {
     {"match", (PyCFunction)engine_match, METH_O,
-     "match(everything) -> [(rule index, spans or None)]: the rules an item matches."},
+     "match(everything) -> (rules, groups, spans): the rules an item matches."},
     {"candidates", (PyCFunction)engine_candidates, METH_O,
      "candidates(everything) -> [rule index]: the rules whose requirements the item holds."},
     {NULL, NULL, 0, NULL},
@@ -978,6 +1024,8 @@ PyMODINIT_FUNC PyInit__engine(void) {
         Py_DECREF(m);
         return NULL;
     }
+    PyModule_AddIntConstant(m, "PHRASE_BASE", PHRASE_BASE);
+    PyModule_AddIntConstant(m, "STEM_BASE", STEM_BASE);
     PyModule_AddIntConstant(m, "OP_TERM", OP_TERM);
     PyModule_AddIntConstant(m, "OP_ALIAS", OP_ALIAS);
     PyModule_AddIntConstant(m, "OP_AND", OP_AND);

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from watcher.rules.matcher import AliasSet, CAnd, CNear, CNode, CNot, COr, Span
 from watcher.rules.presearch import rule_requirements
@@ -32,30 +32,17 @@ except ImportError:  # built without a C compiler: the Python engine does the wo
 # WATCHER_ENGINE=python runs the Python engine even where the C one is built (to compare).
 AVAILABLE = _engine is not None and os.environ.get("WATCHER_ENGINE", "") != "python"
 
+_PHRASE_BASE: int = _engine.PHRASE_BASE if _engine is not None else 0
+_STEM_BASE: int = _engine.STEM_BASE if _engine is not None else 0
 _TEXT = 0b0111  # title, summary, content: where a term with no field looks
 _KIND = {"word": 0, "prefix": 1, "any": 2}
-Found = list[tuple[int, tuple[Span, ...] | None]]
+# (the rules an item matches, for each the index of its spans in the third list or -1 when
+# Python is to evaluate it, the distinct spans): see ``CompiledIndex.match``
+Found = tuple[list[int], list[int], list[tuple[Span, ...]]]
 
 
 def _mask(field: str | None) -> int:
     return _TEXT if field is None else 1 << FIELDS.index(field)
-
-
-def _terms(node: CNode) -> Iterator[Term]:
-    """Every term of a query, aliases' spellings and excluded words included."""
-    if isinstance(node, Term):
-        yield node
-    elif isinstance(node, AliasSet):
-        yield from node.terms
-        yield from node.exclude
-    elif isinstance(node, CAnd | COr):
-        for child in node.children:
-            yield from _terms(child)
-    elif isinstance(node, CNot):
-        yield from _terms(node.child)
-    elif isinstance(node, CNear):
-        yield from _terms(node.left)
-        yield from _terms(node.right)
 
 
 def _has_near(node: CNode) -> bool:
@@ -68,74 +55,68 @@ def _has_near(node: CNode) -> bool:
     return False
 
 
-class _Vocabulary:
-    """The words, phrases of exact words and prefixes the rules look for, numbered as the C
-    engine numbers its members: words first, then phrases, then prefixes."""
-
-    def __init__(self, nodes: Sequence[CNode]) -> None:
-        words: dict[str, int] = {}
-        phrases: dict[tuple[int, ...], int] = {}
-        stems: dict[str, int] = {}
-        seen: set[int] = set()
-        for node in nodes:
-            for term in _terms(node):
-                if id(term) in seen:
-                    continue
-                seen.add(id(term))
-                for part in term.parts:
-                    if part.kind == "word":
-                        words.setdefault(part.text, len(words))
-                    elif part.kind == "prefix":
-                        stems.setdefault(part.text, len(stems))
-                if term.pattern and len(term.parts) > 1:
-                    key = tuple(words[p.text] for p in term.parts)
-                    phrases.setdefault(key, len(phrases))
-        self.words, self.phrases, self.stems = words, phrases, stems
-
-    def member(self, term: Term) -> int:
-        """The member an exact term is found as; -1 for a term with a prefix or ``*``."""
-        if not term.pattern:
-            return -1
-        if len(term.parts) == 1:
-            return self.words[term.parts[0].text]
-        key = tuple(self.words[p.text] for p in term.parts)
-        return len(self.words) + self.phrases[key]
-
-    def requirement(self, member: str) -> int:
-        """The member number of a requirement member ("word", "two words", "stem*")."""
-        if member.endswith("*"):
-            return len(self.words) + len(self.phrases) + self.stems[member[:-1]]
-        if " " in member:
-            key = tuple(self.words[w] for w in member.split(" "))
-            return len(self.words) + self.phrases[key]
-        return self.words[member]
+def _supported(node: CNode) -> bool:
+    """Whether the C engine evaluates a query: all but ``link:`` and a NEAR inside a NEAR's
+    operand (a NEAR's operands are matched span by span in C)."""
+    if isinstance(node, Term | AliasSet):
+        return True
+    if isinstance(node, CAnd | COr):
+        return all(_supported(c) for c in node.children)
+    if isinstance(node, CNot):
+        return _supported(node.child)
+    if isinstance(node, CNear):
+        return not _has_near(node.left) and not _has_near(node.right)
+    return False  # link:
 
 
 class _Program:
-    """Queries encoded for ``_engine.c``: each node is [opcode, size, ...]."""
+    """Queries encoded for ``_engine.c`` (each node [opcode, size, ...]), and the words,
+    phrases of exact words and prefixes they look for, numbered as they are met: words from
+    0, phrases from ``PHRASE_BASE``, prefixes from ``STEM_BASE`` (the engine lays them end to
+    end once it knows how many there are of each)."""
 
-    def __init__(self, vocabulary: _Vocabulary) -> None:
+    def __init__(self) -> None:
         self.code = array("i")
-        self.vocabulary = vocabulary
+        self.words: dict[str, int] = {}
+        self.phrases: dict[tuple[int, ...], int] = {}  # word numbers -> phrase number
+        self.stems: dict[str, int] = {}
+        self._queries: dict[int, int] = {}  # a query's node -> its offset: rules share nodes
+        self._terms: dict[tuple[int, int], array[int]] = {}  # (term, mask) -> its encoding
+        self._members: dict[str, int] = {}
 
     def add(self, node: CNode) -> int:
-        """Encode a query; its offset, or -1 when Python is to evaluate it."""
-        if not self._supported(node, inside_near=False):
-            return -1
-        at = len(self.code)
-        self._node(node)
+        """Encode a query; its offset, or -1 when Python is to evaluate it. The node must
+        live until the program is done (its id names it)."""
+        at = self._queries.get(id(node))
+        if at is None:
+            at = len(self.code) if _supported(node) else -1
+            if at >= 0:
+                self._node(node)
+            self._queries[id(node)] = at
         return at
 
-    def _supported(self, node: CNode, inside_near: bool) -> bool:
-        if isinstance(node, Term | AliasSet):
-            return True
-        if isinstance(node, CAnd | COr):
-            return all(self._supported(c, inside_near) for c in node.children)
-        if isinstance(node, CNot):
-            return self._supported(node.child, inside_near)
-        if isinstance(node, CNear):  # a NEAR's operands are matched span by span in C
-            return not inside_near and not _has_near(node.left) and not _has_near(node.right)
-        return False  # link:
+    def word(self, text: str) -> int:
+        return self.words.setdefault(text, len(self.words))
+
+    def stem(self, text: str) -> int:
+        return self.stems.setdefault(text, len(self.stems))
+
+    def phrase(self, words: Sequence[str]) -> int:
+        key = tuple(map(self.word, words))
+        return _PHRASE_BASE + self.phrases.setdefault(key, len(self.phrases))
+
+    def member(self, member: str) -> int:
+        """The number of a requirement member ("word", "two words", "stem*")."""
+        number = self._members.get(member)
+        if number is None:
+            if member.endswith("*"):
+                number = _STEM_BASE + self.stem(member[:-1])
+            elif " " in member:
+                number = self.phrase(member.split(" "))
+            else:
+                number = self.word(member)
+            self._members[member] = number
+        return number
 
     def _node(self, node: CNode) -> None:
         code = self.code
@@ -164,18 +145,25 @@ class _Program:
         code[at + 1] = len(code) - at
 
     def _term(self, term: Term, mask: int) -> None:
-        vocabulary = self.vocabulary
-        parts = term.parts
-        self.code.extend((_engine.OP_TERM, 5 + 2 * len(parts), mask, vocabulary.member(term)))
-        self.code.append(len(parts))
-        for part in parts:
-            if part.kind == "word":
-                number = vocabulary.words[part.text]
-            elif part.kind == "prefix":
-                number = vocabulary.stems[part.text]
+        known = self._terms.get((id(term), mask))
+        if known is None:
+            parts = term.parts
+            if not term.pattern:  # a prefix or ``*``: found from its first part
+                member = -1
+            elif len(parts) == 1:
+                member = self.word(parts[0].text)
             else:
-                number = 0
-            self.code.extend((_KIND[part.kind], number))
+                member = self.phrase([p.text for p in parts])
+            known = array("i", (_engine.OP_TERM, 5 + 2 * len(parts), mask, member, len(parts)))
+            for part in parts:
+                if part.kind == "word":
+                    known.extend((0, self.word(part.text)))
+                elif part.kind == "prefix":
+                    known.extend((1, self.stem(part.text)))
+                else:
+                    known.extend((2, 0))
+            self._terms[(id(term), mask)] = known
+        self.code.extend(known)
 
 
 class CompiledIndex:
@@ -186,48 +174,49 @@ class CompiledIndex:
     ) -> None:
         if _engine is None:
             raise RuntimeError("watcher's C engine is not built (see README: install)")
-        vocabulary = _Vocabulary(nodes)
-        blob = bytearray()
-        word_off, word_len = array("i"), array("i")
-        for word in vocabulary.words:  # (dicts keep the order their numbers were given in)
-            data = word.encode("utf-8", "surrogatepass")
-            word_off.append(len(blob))
-            word_len.append(len(data))
-            blob += data
-        phrase_first, phrase_off, phrase_len, phrase_words = (array("i") for _ in range(4))
-        for key in vocabulary.phrases:
-            phrase_first.append(key[0])
-            phrase_off.append(len(phrase_words))
-            phrase_len.append(len(key))
-            phrase_words.extend(key)
-        stem_off, stem_len = array("i"), array("i")
-        for stem in vocabulary.stems:
-            data = stem.encode("utf-8", "surrogatepass")
-            stem_off.append(len(blob))
-            stem_len.append(len(data))
-            blob += data
+        program = _Program()
+        rule_code, first_only = array("i"), array("i")
+        for node in nodes:
+            rule_code.append(program.add(node))
+            first_only.append(int(type(node) is Term and bool(node.pattern)))
 
         # requirement sets, each under its best anchor, as the Python index picks it
-        reqs, _, cost = rule_requirements(nodes, frequency)
+        reqs, uses, cost = rule_requirements(nodes, frequency)
+        rank = {member: cost(member) for member in uses}  # worked out once per member
         set_anchor, set_rule, set_off, set_n, set_members = (array("i") for _ in range(5))
         always = array("i")
+        member = program.member
         for rule, sets in enumerate(reqs):
             if any(not s for s in sets):
                 always.append(rule)
                 continue
             for req in sets:
-                anchor, *rest = sorted(req, key=cost)
-                set_anchor.append(vocabulary.requirement(anchor))
+                anchor, *rest = sorted(req, key=rank.__getitem__)
+                set_anchor.append(member(anchor))
                 set_rule.append(rule)
                 set_off.append(len(set_members))
                 set_n.append(len(rest))
-                set_members.extend(map(vocabulary.requirement, rest))
+                set_members.extend(map(member, rest))
 
-        program = _Program(vocabulary)
-        rule_code, first_only = array("i"), array("i")
-        for node in nodes:
-            rule_code.append(program.add(node))
-            first_only.append(int(type(node) is Term and bool(node.pattern)))
+        blob = bytearray()
+        word_off, word_len = array("i"), array("i")
+        for word in program.words:  # (dicts keep the order their numbers were given in)
+            data = word.encode("utf-8", "surrogatepass")
+            word_off.append(len(blob))
+            word_len.append(len(data))
+            blob += data
+        phrase_first, phrase_off, phrase_len, phrase_words = (array("i") for _ in range(4))
+        for key in program.phrases:
+            phrase_first.append(key[0])
+            phrase_off.append(len(phrase_words))
+            phrase_len.append(len(key))
+            phrase_words.extend(key)
+        stem_off, stem_len = array("i"), array("i")
+        for stem in program.stems:
+            data = stem.encode("utf-8", "surrogatepass")
+            stem_off.append(len(blob))
+            stem_len.append(len(data))
+            blob += data
         self.python_rules = rule_code.count(-1)  # rules Python evaluates (link:, nested NEAR)
         # kept to pickle the index (to a parsing process): a few bytes per rule
         self._arrays: tuple[object, ...] = (
@@ -263,8 +252,9 @@ class CompiledIndex:
         self._engine = _engine.Engine(*self._arrays, FIELDS, Span)
 
     def match(self, everything: str) -> Found:
-        """The rules an item matches, by position, with their spans (sorted, no repeats);
-        with ``None`` instead, the candidates Python is to evaluate. Takes the item's words as
+        """The rules an item matches, by position, in order; for each, the index of its
+        spans (sorted, no repeats) in the third list, where rules that matched the same words
+        share one entry, or -1 for a candidate Python is to evaluate. Takes the item's words as
         ``Document.everything`` holds them."""
         try:
             found: Found = self._engine.match(everything)

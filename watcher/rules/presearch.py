@@ -104,7 +104,13 @@ def rule_requirements(
     """Each rule's requirement sets, how many sets use each member, and the cost of a member
     as an anchor (lower is better): shared by this index and the C engine's (compiled.py)."""
     terms: dict[int, tuple[Term, Requirement]] = {}
-    reqs = [set(requirements(n, terms)) for n in nodes]  # each set indexed on its own
+    by_node: dict[int, set[Requirement]] = {}  # rules with the same query share its node
+    reqs = []
+    for node in nodes:
+        sets = by_node.get(id(node))
+        if sets is None:
+            sets = by_node[id(node)] = set(requirements(node, terms))  # each set on its own
+        reqs.append(sets)
     uses = Counter(member for sets in reqs for s in sets for member in s)
     known = frequency or {}
 
