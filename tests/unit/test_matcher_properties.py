@@ -21,6 +21,9 @@ D. NEAR chains with group operands: an outer NEAR stands near the words of a mat
 E. A NEAR whose operand is an AND-group never matches across fields, and otherwise agrees with
    the reference, reading a group's match as one match of each of its parts, all in the field of
    the pair, that stands near the other side when one of its parts does.
+F. The two engines agree: the C engine (``compiled.py``), which ``RuleSet`` runs wherever it
+   is built, gives the Python engine's hits, terms included; and the Python engine, which
+   runs where it is not, matches iff the reference does.
 
 D and E draw their words from a four-word alphabet so that occurrences repeat, and use NEAR/0
 and NEAR/1 only, so that words can stand too far apart in a short field: that is where a wrong
@@ -35,10 +38,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from watcher.models import RuleHit
+from watcher.rules import compiled
 from watcher.rules.matcher import Alias, Document, evaluate
 from watcher.rules.query import TEXT_FIELDS
 from watcher.rules.ruleset import RuleSet, RuleSpec, compile_aliases, compile_rule
@@ -817,3 +822,29 @@ def test_two_level_near_chains_of_terms() -> None:
     assert _hit("a NEAR/0 b NEAR/0 c", content="c a b")
     assert not _hit("a NEAR/0 b NEAR/0 c", content="a b x c")
     assert not _hit("(a NEAR/0 b) ONEAR/0 c", content="c a b")
+
+
+# -- F. the C engine and the Python engine agree -------------------------------------------------
+
+
+@pytest.mark.skipif(not compiled.AVAILABLE, reason="watcher's C engine is not built here")
+@examples(400)
+@given(rule_sets())
+def test_c_engine_gives_the_python_engines_hits_terms_included(
+    case: tuple[list[str], Aliases, list[GenDoc]],
+) -> None:
+    texts, aliases, docs = case
+    table = compile_aliases(aliases.spellings, aliases.exclude)
+    rules = [compile_rule(RuleSpec(f"r{i}", f"r{i}", t), table) for i, t in enumerate(texts)]
+    in_c, in_python = RuleSet(rules, compiled=True), RuleSet(rules, compiled=False)
+    for doc in docs:
+        expected = in_python.match_document(engine_doc(doc))
+        assert in_c.match_document(engine_doc(doc)) == expected, (texts, doc.text)
+
+
+@examples(600)
+@given(cases())
+def test_python_engine_matches_iff_reference_matches(case: Case) -> None:
+    rule = compile_rule(RuleSpec("r", "r", case.query), case.compiled_aliases())
+    found = RuleSet([rule], compiled=False).match_document(engine_doc(case.doc))
+    assert bool(found) == case.reference_match(), case
