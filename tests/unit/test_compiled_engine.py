@@ -162,8 +162,11 @@ def test_a_well_formed_program_runs() -> None:
     engine = compiled._engine
     assert engine is not None
     built = engine.Engine(*_engine_args([1, 7, 7, 0, 1, 0, 0]))
-    rules, groups, spans = built.match(" maduro habla \x02  \x02  \x02  ")
-    assert (rules, groups, spans) == ([0], [0], [(Span("title", 0, 1),)])
+    found = built.match(" maduro habla \x02  \x02  \x02  ")
+    assert found == ([0], [0], [(Span("title", 0, 1),)], [None])  # no texts given: spans
+    texts, spaced = ("Maduro habla", "", ""), (" maduro habla ", None, None)
+    found = built.match(" maduro habla \x02  \x02  \x02  ", texts, spaced)
+    assert found == ([0], [0], [None], [("Maduro",)])  # the term, cut from the text
 
 
 def test_rule_sets_match_alike_in_either_engine_on_aliases_with_exclusions() -> None:

@@ -105,6 +105,7 @@ typedef struct {
     Engine *e;
     const char *text;
     int32_t ntok;
+    int32_t first_tok[NFIELDS + 1]; /* each field's first token; the end after the last */
     int32_t *tok_off, *tok_len, *tok_word, *tok_field, *tok_index;
     uint8_t *tok_gap;
     int32_t nocc, occ_cap;
@@ -538,6 +539,7 @@ static int scan(Item *it, const char *s, Py_ssize_t len) {
         return -1;
     int32_t field = 0, index = 0, n = 0;
     Py_ssize_t i = 0;
+    it->first_tok[0] = 0;
     while (i < len) {
         if (s[i] == ' ') { i++; continue; }
         Py_ssize_t start = i;
@@ -556,6 +558,7 @@ static int scan(Item *it, const char *s, Py_ssize_t len) {
         Py_ssize_t l = i - start;
         if (l == 1 && s[start] == FIELD_END) {
             field++;
+            if (field < NFIELDS) it->first_tok[field] = n;
             index = 0;
             continue;
         }
@@ -571,6 +574,7 @@ static int scan(Item *it, const char *s, Py_ssize_t len) {
         if (w >= 0 && occur(it, w, n - 1) < 0) return -1;
     }
     it->ntok = n;
+    for (int f = field + 1; f <= NFIELDS; f++) it->first_tok[f] = n;
     /* phrases: where a word that starts one stands, the hash of it and the words after it,
        for each key length a phrase starting with it has, looked up in the table */
     for (int32_t t = 0; t < n; t++) {
@@ -904,12 +908,63 @@ static PyObject *int_list(const int32_t *v, int32_t n) {
     return list;
 }
 
-/* match(everything) -> (rules, groups, spans): the rules the item matches, in rule order;
-   for each, the index in ``spans`` of what it matched (a tuple of Span, sorted, no repeats;
-   rules that matched the same words share one), or -1 for a candidate this engine leaves to
-   Python. Nothing Python runs between the scan and the end of the evaluation, so the
-   engine's per-item stamps cannot be reused mid-item by another thread. */
-static PyObject *engine_match(Engine *e, PyObject *everything) {
+/* match(everything[, texts, spaced]) -> (rules, groups, spans, terms): the rules the item
+   matches, in rule order; for each, the index of what it matched in ``spans`` and ``terms``
+   (rules that matched the same words share one), or -1 for a candidate this engine leaves to
+   Python. ``terms[g]`` is the matched text when one span was matched and its text could be
+   cut here (``surface``), with ``spans[g]`` None; else ``spans[g]`` is a tuple of Span
+   (sorted, no repeats) for Python to work the terms out of, with ``terms[g]`` None. Nothing
+   Python runs between the scan and the end of the evaluation, so the engine's per-item stamps
+   cannot be reused mid-item by another thread. */
+/* The text a span stands for, as the reader saw it, or NULL with no error set when this
+   cannot tell (Python then works it out: matcher.Document.surface). A text field's words
+   are found in ``spaced`` (the field's words at their places in the text, every other
+   character a space, one added at each end: given only when folding kept every character in
+   place), and cut from ``text``; the feed's are its words, joined by spaces. */
+static PyObject *surface(Item *it, Span span, PyObject *texts, PyObject *spaced) {
+    int32_t n = span.end - span.start;
+    if (n < 1 || span.start < 0) return NULL;
+    if (span.field == NFIELDS - 1) {
+        int32_t t = it->first_tok[span.field] + span.start, u = t + n - 1;
+        if (u >= it->first_tok[span.field + 1]) return NULL;
+        const char *from = it->text + it->tok_off[t];
+        Py_ssize_t size = it->tok_off[u] + it->tok_len[u] - it->tok_off[t];
+        return PyUnicode_DecodeUTF8(from, size, "surrogatepass");
+    }
+    if (texts == NULL || span.field >= PyTuple_GET_SIZE(spaced)) return NULL;
+    PyObject *padded = PyTuple_GET_ITEM(spaced, span.field);
+    PyObject *text = PyTuple_GET_ITEM(texts, span.field);
+    if (!PyUnicode_Check(padded) || !PyUnicode_Check(text) || !PyUnicode_IS_ASCII(padded))
+        return NULL;
+    const char *p = (const char *)PyUnicode_DATA(padded);
+    Py_ssize_t len = PyUnicode_GET_LENGTH(padded), at = 0, a = -1, b = -1;
+    int32_t k = 0;
+    while (at < len) {
+        while (at < len && p[at] == ' ') at++;
+        if (at == len) break;
+        Py_ssize_t start = at;
+        while (at < len && p[at] != ' ') at++;
+        if (k == span.start) a = start - 1; /* (the padding's space) */
+        if (k == span.end - 1) {
+            b = at - 1;
+            break;
+        }
+        k++;
+    }
+    if (a < 0 || b < a || b > PyUnicode_GET_LENGTH(text)) return NULL;
+    return PyUnicode_Substring(text, a, b);
+}
+
+static PyObject *engine_match(Engine *e, PyObject *args) {
+    PyObject *everything, *texts = NULL, *spaced = NULL;
+    if (!PyArg_ParseTuple(args, "O|O!O!", &everything, &PyTuple_Type, &texts, &PyTuple_Type,
+                          &spaced))
+        return NULL;
+    if ((texts == NULL) != (spaced == NULL) ||
+        (texts && PyTuple_GET_SIZE(texts) != PyTuple_GET_SIZE(spaced))) {
+        PyErr_SetString(PyExc_TypeError, "texts and spaced: two tuples of one length");
+        return NULL;
+    }
     Item it;
     const char *text;
     Py_ssize_t len;
@@ -918,7 +973,7 @@ static PyObject *engine_match(Engine *e, PyObject *everything) {
     Spans spans = {NULL, 0, 0};
     int32_t *found = NULL, *group = NULL, nfound = 0, ngroups = 0;
     Py_ssize_t *bounds = NULL; /* per group: its range in ``spans`` */
-    PyObject *rules = NULL, *groups = NULL, *tuples = NULL, *result = NULL;
+    PyObject *rules = NULL, *groups = NULL, *tuples = NULL, *terms = NULL, *result = NULL;
     if (!cand || scan(&it, text, len) < 0) goto nomem;
     int32_t n = candidates(&it, cand);
     found = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
@@ -966,13 +1021,29 @@ static PyObject *engine_match(Engine *e, PyObject *everything) {
     rules = int_list(found, nfound);
     groups = int_list(group, nfound);
     tuples = PyList_New(ngroups);
-    if (!rules || !groups || !tuples) goto fail;
+    terms = PyList_New(ngroups);
+    if (!rules || !groups || !tuples || !terms) goto fail;
     for (int32_t g = 0; g < ngroups; g++) {
-        PyObject *t = span_tuple(e, spans.v + bounds[2 * g], bounds[2 * g + 1] - bounds[2 * g]);
+        Py_ssize_t lo = bounds[2 * g], m = bounds[2 * g + 1] - lo;
+        /* one span: its text is the rule's one term (more: Python sorts them out) */
+        PyObject *word = m == 1 ? surface(&it, spans.v[lo], texts, spaced) : NULL;
+        if (word) {
+            PyObject *one = PyTuple_Pack(1, word);
+            Py_DECREF(word);
+            if (!one) goto fail;
+            PyList_SET_ITEM(terms, g, one);
+            Py_INCREF(Py_None);
+            PyList_SET_ITEM(tuples, g, Py_None);
+            continue;
+        }
+        if (PyErr_Occurred()) goto fail;
+        PyObject *t = span_tuple(e, spans.v + lo, m);
         if (!t) goto fail;
         PyList_SET_ITEM(tuples, g, t);
+        Py_INCREF(Py_None);
+        PyList_SET_ITEM(terms, g, Py_None);
     }
-    result = PyTuple_Pack(3, rules, groups, tuples);
+    result = PyTuple_Pack(4, rules, groups, tuples, terms);
     goto done;
 nomem:
     PyErr_NoMemory();
@@ -982,6 +1053,7 @@ done:
     Py_XDECREF(rules);
     Py_XDECREF(groups);
     Py_XDECREF(tuples);
+    Py_XDECREF(terms);
     PyMem_Free(cand);
     PyMem_Free(found);
     PyMem_Free(group);
@@ -992,8 +1064,8 @@ done:
 }
 
 static PyMethodDef engine_methods[] = {
-    {"match", (PyCFunction)engine_match, METH_O,
-     "match(everything) -> (rules, groups, spans): the rules an item matches."},
+    {"match", (PyCFunction)engine_match, METH_VARARGS,
+     "match(everything[, texts, spaced]) -> (rules, groups, spans, terms)."},
     {"candidates", (PyCFunction)engine_candidates, METH_O,
      "candidates(everything) -> [rule index]: the rules whose requirements the item holds."},
     {NULL, NULL, 0, NULL},

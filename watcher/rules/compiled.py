@@ -36,9 +36,10 @@ _PHRASE_BASE: int = _engine.PHRASE_BASE if _engine is not None else 0
 _STEM_BASE: int = _engine.STEM_BASE if _engine is not None else 0
 _TEXT = 0b0111  # title, summary, content: where a term with no field looks
 _KIND = {"word": 0, "prefix": 1, "any": 2}
-# (the rules an item matches, for each the index of its spans in the third list or -1 when
-# Python is to evaluate it, the distinct spans): see ``CompiledIndex.match``
-Found = tuple[list[int], list[int], list[tuple[Span, ...]]]
+# (the rules an item matches; for each, the index of what it matched in the two lists after,
+# or -1 when Python is to evaluate it; per index, the spans or None; the terms or None): see
+# ``CompiledIndex.match``
+Found = tuple[list[int], list[int], list[tuple[Span, ...] | None], list[tuple[str, ...] | None]]
 
 
 def _mask(field: str | None) -> int:
@@ -251,15 +252,24 @@ class CompiledIndex:
         self._arrays, self.python_rules = state
         self._engine = _engine.Engine(*self._arrays, FIELDS, Span)
 
-    def match(self, everything: str) -> Found:
-        """The rules an item matches, by position, in order; for each, the index of its
-        spans (sorted, no repeats) in the third list, where rules that matched the same words
-        share one entry, or -1 for a candidate Python is to evaluate. Takes the item's words as
-        ``Document.everything`` holds them."""
+    def match(
+        self,
+        everything: str,
+        texts: tuple[str, ...] | None = None,
+        spaced: tuple[str | None, ...] | None = None,
+    ) -> Found:
+        """The rules an item matches, by position, in order; for each, the index of what it
+        matched, where rules that matched the same words share one: its terms when the engine
+        could cut them (one span, in a field given in ``spaced``, or in the feed's name), else
+        its spans (sorted, no repeats); -1 for a candidate Python is to evaluate. Takes the
+        item's words as ``Document.everything`` holds them, and ``Document.cuts()``."""
+        if texts is None or spaced is None:
+            texts = spaced = ()
         try:
-            found: Found = self._engine.match(everything)
+            found: Found = self._engine.match(everything, texts, spaced)
         except UnicodeEncodeError:  # a lone surrogate (broken feeds): its bytes as they are
-            found = self._engine.match(everything.encode("utf-8", "surrogatepass"))
+            everything_bytes = everything.encode("utf-8", "surrogatepass")
+            found = self._engine.match(everything_bytes, texts, spaced)
         return found
 
     def candidates(self, everything: str) -> list[int]:

@@ -165,6 +165,16 @@ class Document:
         self.everything = " " + f" {_FIELD_END} ".join(parts) + " "
         self._text_bounds = (bounds["title"], bounds["summary"], bounds["content"])
 
+    def cuts(self) -> tuple[tuple[str, ...], tuple[str | None, ...]]:
+        """The text fields' texts, and for each the padded words ``_fast_cut`` reads, or None
+        where it cannot be trusted: what the C engine needs to cut a matched term itself."""
+        texts = self.text
+        spaced = self._spaced
+        in_place = self._in_place
+        return (texts["title"], texts["summary"], texts["content"]), tuple(
+            spaced.get(name) if in_place.get(name) else None for name in TEXT_FIELDS
+        )
+
     @property
     def host(self) -> str:
         """The item's link's host (see ``link_host``): parsing a URL for every item would cost

@@ -278,7 +278,7 @@ class RuleSet:
         """The rules an item matches, with the matched terms; ``only`` limits it to one rule."""
         index = self._index or self.prepare()
         if type(index) is CompiledIndex:
-            return self._hits(doc, index.match(doc.everything), only, language)
+            return self._hits(doc, index.match(doc.everything, *doc.cuts()), only, language)
         hits = []
         # Many people watch the same thing: rules with the same query share one compiled node
         # (``_compile`` is cached by query), and most rules of one exact word or phrase share
@@ -311,8 +311,7 @@ class RuleSet:
         out once for rules that matched the same words), and the rules it left to Python
         (``link:``, nested NEAR) evaluated here."""
         heads = self._heads or self._make_heads()
-        matched, group_of, groups = found
-        terms_of: list[tuple[str, ...] | None] = [None] * len(groups)
+        matched, group_of, groups, terms_of = found
         hits = []
         for i, group in zip(matched, group_of, strict=True):
             rule_id, title, notify, noise, langs = heads[i]
@@ -325,9 +324,11 @@ class RuleSet:
                 terms = matched_terms(doc, result.spans)
             else:
                 known = terms_of[group]
-                terms = terms_of[group] = (
-                    matched_terms(doc, groups[group]) if known is None else known
-                )
+                if known is None:
+                    spans = groups[group]
+                    assert spans is not None  # (the engine gives one or the other)
+                    known = terms_of[group] = matched_terms(doc, spans)
+                terms = known
             hits.append(_hit((rule_id, title, terms, notify, noise)))
         return hits
 
