@@ -828,7 +828,7 @@ def test_two_level_near_chains_of_terms() -> None:
 
 
 @pytest.mark.skipif(not compiled.AVAILABLE, reason="watcher's C engine is not built here")
-@examples(400)
+@examples(200)
 @given(rule_sets())
 def test_c_engine_gives_the_python_engines_hits_terms_included(
     case: tuple[list[str], Aliases, list[GenDoc]],
@@ -842,7 +842,7 @@ def test_c_engine_gives_the_python_engines_hits_terms_included(
         assert in_c.match_document(engine_doc(doc)) == expected, (texts, doc.text)
 
 
-@examples(600)
+@examples(300)
 @given(cases())
 def test_python_engine_matches_iff_reference_matches(case: Case) -> None:
     rule = compile_rule(RuleSpec("r", "r", case.query), case.compiled_aliases())
