@@ -908,14 +908,6 @@ static PyObject *int_list(const int32_t *v, int32_t n) {
     return list;
 }
 
-/* match(everything[, texts, spaced]) -> (rules, groups, spans, terms): the rules the item
-   matches, in rule order; for each, the index of what it matched in ``spans`` and ``terms``
-   (rules that matched the same words share one), or -1 for a candidate this engine leaves to
-   Python. ``terms[g]`` is the matched text when one span was matched and its text could be
-   cut here (``surface``), with ``spans[g]`` None; else ``spans[g]`` is a tuple of Span
-   (sorted, no repeats) for Python to work the terms out of, with ``terms[g]`` None. Nothing
-   Python runs between the scan and the end of the evaluation, so the engine's per-item stamps
-   cannot be reused mid-item by another thread. */
 /* The text a span stands for, as the reader saw it, or NULL with no error set when this
    cannot tell (Python then works it out: matcher.Document.surface). A text field's words
    are found in ``spaced`` (the field's words at their places in the text, every other
@@ -955,6 +947,66 @@ static PyObject *surface(Item *it, Span span, PyObject *texts, PyObject *spaced)
     return PyUnicode_Substring(text, a, b);
 }
 
+/* Whether two spans are the same words (case and accents aside: the folded words). */
+static int same_words(Item *it, Span a, Span b) {
+    int32_t n = a.end - a.start;
+    if (n != b.end - b.start) return 0;
+    int32_t t = it->first_tok[a.field] + a.start, u = it->first_tok[b.field] + b.start;
+    for (int32_t k = 0; k < n; k++, t++, u++)
+        if (it->tok_len[t] != it->tok_len[u] ||
+            memcmp(it->text + it->tok_off[t], it->text + it->tok_off[u], (size_t)it->tok_len[t]))
+            return 0;
+    return 1;
+}
+
+/* The matched terms of a group of spans (sorted by field, start, end; no repeats), as
+   matcher.matched_terms gives them: a span inside a longer matched span dropped, the same
+   words once, in reading order; NULL with no error set when a text cannot be cut here. */
+static PyObject *group_terms(Item *it, const Span *v, Py_ssize_t m, PyObject *texts,
+                             PyObject *spaced) {
+    Span *kept = PyMem_Malloc((size_t)m * sizeof(Span));
+    if (!kept) return PyErr_NoMemory();
+    Py_ssize_t nk = 0;
+    int32_t field = -1, reach = -1;
+    for (Py_ssize_t i = 0; i < m; i++) { /* fields come in reading order, each sorted */
+        Span x = v[i];
+        if (x.field == field) {
+            if (x.end <= reach) continue; /* inside a longer one: adds nothing */
+            if (x.start == kept[nk - 1].start) { /* a longer one from the same word */
+                kept[nk - 1] = x;
+                reach = x.end;
+                continue;
+            }
+        } else {
+            field = x.field;
+        }
+        reach = x.end;
+        kept[nk++] = x;
+    }
+    PyObject *terms = PyList_New(0);
+    for (Py_ssize_t i = 0; terms && i < nk; i++) {
+        int seen = 0;
+        for (Py_ssize_t j = 0; j < i && !seen; j++) seen = same_words(it, kept[j], kept[i]);
+        if (seen) continue;
+        PyObject *word = surface(it, kept[i], texts, spaced);
+        if (!word || PyList_Append(terms, word) < 0) Py_CLEAR(terms);
+        Py_XDECREF(word);
+    }
+    PyMem_Free(kept);
+    if (!terms) return NULL;
+    PyObject *tuple = PyList_AsTuple(terms);
+    Py_DECREF(terms);
+    return tuple;
+}
+
+/* match(everything[, texts, spaced]) -> (rules, groups, spans, terms): the rules the item
+   matches, in rule order; for each, the index of what it matched in ``spans`` and ``terms``
+   (rules that matched the same words share one), or -1 for a candidate this engine leaves to
+   Python. ``terms[g]`` is the matched terms when their texts could be cut here
+   (``group_terms``), with ``spans[g]`` None; else ``spans[g]`` is a tuple of Span (sorted,
+   no repeats) for Python to work the terms out of, with ``terms[g]`` None. Nothing
+   Python runs between the scan and the end of the evaluation, so the engine's per-item stamps
+   cannot be reused mid-item by another thread. */
 static PyObject *engine_match(Engine *e, PyObject *args) {
     PyObject *everything, *texts = NULL, *spaced = NULL;
     if (!PyArg_ParseTuple(args, "O|O!O!", &everything, &PyTuple_Type, &texts, &PyTuple_Type,
@@ -1025,13 +1077,9 @@ static PyObject *engine_match(Engine *e, PyObject *args) {
     if (!rules || !groups || !tuples || !terms) goto fail;
     for (int32_t g = 0; g < ngroups; g++) {
         Py_ssize_t lo = bounds[2 * g], m = bounds[2 * g + 1] - lo;
-        /* one span: its text is the rule's one term (more: Python sorts them out) */
-        PyObject *word = m == 1 ? surface(&it, spans.v[lo], texts, spaced) : NULL;
-        if (word) {
-            PyObject *one = PyTuple_Pack(1, word);
-            Py_DECREF(word);
-            if (!one) goto fail;
-            PyList_SET_ITEM(terms, g, one);
+        PyObject *cut = group_terms(&it, spans.v + lo, m, texts, spaced);
+        if (cut) {
+            PyList_SET_ITEM(terms, g, cut);
             Py_INCREF(Py_None);
             PyList_SET_ITEM(tuples, g, Py_None);
             continue;

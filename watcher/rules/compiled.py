@@ -260,8 +260,8 @@ class CompiledIndex:
     ) -> Found:
         """The rules an item matches, by position, in order; for each, the index of what it
         matched, where rules that matched the same words share one: its terms when the engine
-        could cut them (one span, in a field given in ``spaced``, or in the feed's name), else
-        its spans (sorted, no repeats); -1 for a candidate Python is to evaluate. Takes the
+        could cut them (from fields given in ``spaced``, and the feed's name), else its spans
+        (sorted, no repeats); -1 for a candidate Python is to evaluate. Takes the
         item's words as ``Document.everything`` holds them, and ``Document.cuts()``."""
         if texts is None or spaced is None:
             texts = spaced = ()
