@@ -178,3 +178,23 @@ def test_rule_sets_match_alike_in_either_engine_on_aliases_with_exclusions() -> 
     assert [h.terms for h in python] == [("court", "Karim Khan")]
     if compiled.AVAILABLE:
         assert RuleSet(rules, compiled=True).match_document(doc) == python
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Die Straße: Maduro und Khan in Den Haag",  # ß folds to "ss": not in place
+        "ﬁscal Maduro ante la Corte Penal Internacional",  # a ligature, NFKC'd away
+        "马杜罗 Maduro 与 Karim Khan",  # folded text not ASCII
+        "Maduro, Khan, MADURO and Karim Khan's court",  # repeats, case
+    ],
+)
+def test_terms_are_the_python_engines_where_the_text_cannot_be_cut_in_place(title: str) -> None:
+    """Where folding moved characters, the C engine hands the spans to Python to cut; where
+    it did not, it cuts them itself: the same terms either way."""
+    rules = rules_of("Maduro AND Khan", '"Karim Khan" OR Maduro', "Maduro NEAR/6 Khan")
+    doc = Document.from_html(title, "Karim Khan habló; Maduro respondió")
+    in_c, in_python = both(rules, doc)
+    assert len(in_c) == 3
+    assert in_c == in_python
