@@ -96,6 +96,8 @@ typedef struct {
     uint32_t gen;
     uint32_t *member_stamp, *rule_stamp;
     int32_t *member_head, *member_tail;
+    /* per item, reused: the members present (room for all), the candidates (room for all) */
+    int32_t *present, *cand;
     PyObject *field_names[NFIELDS];
     PyObject *span_type;
 } Engine;
@@ -110,8 +112,9 @@ typedef struct {
     uint8_t *tok_gap;
     int32_t nocc, occ_cap;
     int32_t *occ_token, *occ_next;
+    int32_t *run_start[3], *run_end[3], nruns[3]; /* words in each text field's spaced text */
     int32_t npresent;
-    int32_t *present; /* members, in order of first occurrence */
+    int32_t *present; /* members, in order of first occurrence (the engine's buffer) */
 } Item;
 
 /* the hash of a sequence of word ids, one id at a time */
@@ -269,7 +272,8 @@ static void engine_dealloc(Engine *e) {
                     e->phrases.hashes, e->phrases.ids, e->stem_off, e->stem_len, e->stems.slots, e->stems.bloom,
                     e->stem_length, e->set_start, e->set_rule, e->set_off, e->set_n,
                     e->set_members, e->always, e->code, e->rule_code, e->first_only,
-                    e->member_stamp, e->rule_stamp, e->member_head, e->member_tail};
+                    e->member_stamp, e->rule_stamp, e->member_head, e->member_tail,
+                    e->present, e->cand};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) PyMem_Free(ptrs[i]);
     for (int i = 0; i < NFIELDS; i++) Py_XDECREF(e->field_names[i]);
     Py_XDECREF(e->span_type);
@@ -462,7 +466,10 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
     e->member_head = PyMem_Malloc(((size_t)e->nmembers + 1) * sizeof(int32_t));
     e->member_tail = PyMem_Malloc(((size_t)e->nmembers + 1) * sizeof(int32_t));
     e->rule_stamp = PyMem_Calloc((size_t)e->nrules + 1, sizeof(uint32_t));
-    if (!e->member_stamp || !e->member_head || !e->member_tail || !e->rule_stamp) {
+    e->present = PyMem_Malloc(((size_t)e->nmembers + 1) * sizeof(int32_t));
+    e->cand = PyMem_Malloc(((size_t)e->nrules + 1) * sizeof(int32_t));
+    if (!e->member_stamp || !e->member_head || !e->member_tail || !e->rule_stamp ||
+        !e->present || !e->cand) {
         PyErr_NoMemory();
         goto done;
     }
@@ -785,7 +792,10 @@ static void item_free(Item *it) {
     PyMem_Free(it->tok_gap);
     PyMem_Free(it->occ_token);
     PyMem_Free(it->occ_next);
-    PyMem_Free(it->present);
+    for (int f = 0; f < 3; f++) {
+        PyMem_Free(it->run_start[f]);
+        PyMem_Free(it->run_end[f]);
+    }
 }
 
 /* The candidate rules, sorted, into ``cand`` (room for every rule). */
@@ -844,8 +854,7 @@ static int begin(Engine *e, Item *it, PyObject *everything, const char **text, P
         memset(e->rule_stamp, 0, (size_t)e->nrules * sizeof(uint32_t));
         e->gen = 1;
     }
-    it->present = PyMem_Malloc(((size_t)e->nmembers + 1) * sizeof(int32_t));
-    if (!it->present) { PyErr_NoMemory(); return -1; }
+    it->present = e->present;
     return 0;
 }
 
@@ -854,14 +863,16 @@ static PyObject *engine_candidates(Engine *e, PyObject *everything) {
     const char *text;
     Py_ssize_t len;
     if (begin(e, &it, everything, &text, &len) < 0) return NULL;
-    int32_t *cand = PyMem_Malloc(((size_t)e->nrules + 1) * sizeof(int32_t));
-    if (!cand || scan(&it, text, len) < 0) {
-        PyMem_Free(cand);
+    if (scan(&it, text, len) < 0) {
         item_free(&it);
         return PyErr_NoMemory();
     }
-    int32_t n = candidates(&it, cand);
+    int32_t n = candidates(&it, e->cand);
     item_free(&it);
+    /* a copy: making the list runs Python (a collection), where another thread may match */
+    int32_t *cand = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
+    if (!cand) return PyErr_NoMemory();
+    memcpy(cand, e->cand, (size_t)n * sizeof(int32_t));
     PyObject *list = PyList_New(n);
     for (int32_t k = 0; list && k < n; k++) {
         PyObject *v = PyLong_FromLong(cand[k]);
@@ -928,21 +939,26 @@ static PyObject *surface(Item *it, Span span, PyObject *texts, PyObject *spaced)
     PyObject *text = PyTuple_GET_ITEM(texts, span.field);
     if (!PyUnicode_Check(padded) || !PyUnicode_Check(text) || !PyUnicode_IS_ASCII(padded))
         return NULL;
-    const char *p = (const char *)PyUnicode_DATA(padded);
-    Py_ssize_t len = PyUnicode_GET_LENGTH(padded), at = 0, a = -1, b = -1;
-    int32_t k = 0;
-    while (at < len) {
-        while (at < len && p[at] == ' ') at++;
-        if (at == len) break;
-        Py_ssize_t start = at;
-        while (at < len && p[at] != ' ') at++;
-        if (k == span.start) a = start - 1; /* (the padding's space) */
-        if (k == span.end - 1) {
-            b = at - 1;
-            break;
+    int f = span.field;
+    if (!it->run_start[f]) { /* where each word of the field stands: one scan, kept */
+        const char *p = (const char *)PyUnicode_DATA(padded);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(padded), at = 0;
+        if (len > INT32_MAX) return NULL;
+        it->run_start[f] = PyMem_Malloc(((size_t)len / 2 + 1) * sizeof(int32_t));
+        it->run_end[f] = PyMem_Malloc(((size_t)len / 2 + 1) * sizeof(int32_t));
+        if (!it->run_start[f] || !it->run_end[f]) return PyErr_NoMemory();
+        int32_t k = 0;
+        while (at < len) {
+            while (at < len && p[at] == ' ') at++;
+            if (at == len) break;
+            it->run_start[f][k] = (int32_t)at - 1; /* (less the padding's space) */
+            while (at < len && p[at] != ' ') at++;
+            it->run_end[f][k++] = (int32_t)at - 1;
         }
-        k++;
+        it->nruns[f] = k;
     }
+    if (span.end > it->nruns[f]) return NULL;
+    Py_ssize_t a = it->run_start[f][span.start], b = it->run_end[f][span.end - 1];
     if (a < 0 || b < a || b > PyUnicode_GET_LENGTH(text)) return NULL;
     return PyUnicode_Substring(text, a, b);
 }
@@ -1021,12 +1037,12 @@ static PyObject *engine_match(Engine *e, PyObject *args) {
     const char *text;
     Py_ssize_t len;
     if (begin(e, &it, everything, &text, &len) < 0) return NULL;
-    int32_t *cand = PyMem_Malloc(((size_t)e->nrules + 1) * sizeof(int32_t));
+    int32_t *cand = e->cand; /* (used only before any Python object is made) */
     Spans spans = {NULL, 0, 0};
     int32_t *found = NULL, *group = NULL, nfound = 0, ngroups = 0;
     Py_ssize_t *bounds = NULL; /* per group: its range in ``spans`` */
     PyObject *rules = NULL, *groups = NULL, *tuples = NULL, *terms = NULL, *result = NULL;
-    if (!cand || scan(&it, text, len) < 0) goto nomem;
+    if (scan(&it, text, len) < 0) goto nomem;
     int32_t n = candidates(&it, cand);
     found = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
     group = PyMem_Malloc(((size_t)n + 1) * sizeof(int32_t));
@@ -1102,7 +1118,6 @@ done:
     Py_XDECREF(groups);
     Py_XDECREF(tuples);
     Py_XDECREF(terms);
-    PyMem_Free(cand);
     PyMem_Free(found);
     PyMem_Free(group);
     PyMem_Free(bounds);
