@@ -46,30 +46,6 @@ def _mask(field: str | None) -> int:
     return _TEXT if field is None else 1 << FIELDS.index(field)
 
 
-def _has_near(node: CNode) -> bool:
-    if isinstance(node, CNear):
-        return True
-    if isinstance(node, CAnd | COr):
-        return any(_has_near(c) for c in node.children)
-    if isinstance(node, CNot):
-        return _has_near(node.child)
-    return False
-
-
-def _supported(node: CNode) -> bool:
-    """Whether the C engine evaluates a query: all but ``link:`` and a NEAR inside a NEAR's
-    operand (a NEAR's operands are matched span by span in C)."""
-    if isinstance(node, Term | AliasSet):
-        return True
-    if isinstance(node, CAnd | COr):
-        return all(_supported(c) for c in node.children)
-    if isinstance(node, CNot):
-        return _supported(node.child)
-    if isinstance(node, CNear):
-        return not _has_near(node.left) and not _has_near(node.right)
-    return False  # link:
-
-
 class _Program:
     """Queries encoded for ``_engine.c`` (each node [opcode, size, ...]), and the words,
     phrases of exact words and prefixes they look for, numbered as they are met: words from
@@ -90,9 +66,10 @@ class _Program:
         live until the program is done (its id names it)."""
         at = self._queries.get(id(node))
         if at is None:
-            at = len(self.code) if _supported(node) else -1
-            if at >= 0:
-                self._node(node)
+            at = len(self.code)
+            if not self._node(node, False):
+                del self.code[at:]
+                at = -1
             self._queries[id(node)] = at
         return at
 
@@ -119,51 +96,67 @@ class _Program:
             self._members[member] = number
         return number
 
-    def _node(self, node: CNode) -> None:
+    def _node(self, node: CNode, in_near: bool) -> bool:
+        """Append a node's encoding; False when the C engine does not evaluate it: ``link:``,
+        and a NEAR inside a NEAR's operand (whose operands it matches span by span)."""
         code = self.code
         at = len(code)
-        if isinstance(node, Term):
+        kind = type(node)  # (compiled nodes are never subclassed)
+        if kind is Term:
+            assert isinstance(node, Term)
             self._term(node, _mask(node.field))
-            return
-        if isinstance(node, AliasSet):
+            return True
+        if kind is AliasSet:
+            assert isinstance(node, AliasSet)
             code.extend((_engine.OP_ALIAS, 0, _mask(node.field), len(node.terms)))
             code.append(len(node.exclude))
             for term in (*node.terms, *node.exclude):
                 self._term(term, _TEXT)
-        elif isinstance(node, CAnd | COr):
-            op = _engine.OP_AND if isinstance(node, CAnd) else _engine.OP_OR
-            code.extend((op, 0, len(node.children)))
+        elif kind is CAnd or kind is COr:
+            assert isinstance(node, CAnd | COr)
+            code.extend((_engine.OP_AND if kind is CAnd else _engine.OP_OR, 0, len(node.children)))
             for child in node.children:
-                self._node(child)
-        elif isinstance(node, CNot):
+                if not self._node(child, in_near):
+                    return False
+        elif kind is CNot:
+            assert isinstance(node, CNot)
             code.extend((_engine.OP_NOT, 0))
-            self._node(node.child)
-        else:
+            if not self._node(node.child, in_near):
+                return False
+        elif kind is CNear and not in_near:
             assert isinstance(node, CNear)
             code.extend((_engine.OP_NEAR, 0, node.distance, int(node.ordered)))
-            self._node(node.left)
-            self._node(node.right)
+            if not (self._node(node.left, True) and self._node(node.right, True)):
+                return False
+        else:
+            return False
         code[at + 1] = len(code) - at
+        return True
 
     def _term(self, term: Term, mask: int) -> None:
-        known = self._terms.get((id(term), mask))
+        key = (id(term), mask)
+        known = self._terms.get(key)
         if known is None:
             parts = term.parts
+            encoded: list[int] = []  # (kind, number) per part
+            words = self.words
+            for part in parts:
+                if part.kind == "word":
+                    encoded += (0, words.setdefault(part.text, len(words)))
+                elif part.kind == "prefix":
+                    encoded += (1, self.stem(part.text))
+                else:
+                    encoded += (2, 0)
             if not term.pattern:  # a prefix or ``*``: found from its first part
                 member = -1
             elif len(parts) == 1:
-                member = self.word(parts[0].text)
-            else:
-                member = self.phrase([p.text for p in parts])
+                member = encoded[1]
+            else:  # a phrase of exact words: its words' numbers are every other entry
+                phrases = self.phrases
+                member = _PHRASE_BASE + phrases.setdefault(tuple(encoded[1::2]), len(phrases))
             known = array("i", (_engine.OP_TERM, 5 + 2 * len(parts), mask, member, len(parts)))
-            for part in parts:
-                if part.kind == "word":
-                    known.extend((0, self.word(part.text)))
-                elif part.kind == "prefix":
-                    known.extend((1, self.stem(part.text)))
-                else:
-                    known.extend((2, 0))
-            self._terms[(id(term), mask)] = known
+            known.extend(encoded)
+            self._terms[key] = known
         self.code.extend(known)
 
 
