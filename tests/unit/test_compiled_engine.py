@@ -147,6 +147,9 @@ def _engine_args(code: list[int]) -> tuple[object, ...]:
         ([1, 9, 7, 0, 1, 0, 0], "bad node size"),  # a size past the end
         ([3, 3, 2], "truncated"),  # an AND with children missing
         ([9, 2], "bad opcode"),
+        ([3, 3, -1], "short group"),  # an AND of no children would match anything
+        ([2, 12, 7, 2, -1, 1, 7, 7, 0, 1, 0, 0], "short alias"),  # counts that disagree
+        ([1, 9, 7, 0, 2, 0, 0, 0, 0], "bad member length"),  # an exact word two words long
     ],
 )
 def test_a_malformed_program_is_refused_not_run(code: list[int], why: str) -> None:
@@ -154,6 +157,21 @@ def test_a_malformed_program_is_refused_not_run(code: list[int], why: str) -> No
     assert engine is not None
     with pytest.raises(ValueError, match=why):
         engine.Engine(*_engine_args(code))
+
+
+@needs_c
+def test_an_engine_whose_building_failed_cannot_be_used() -> None:
+    engine = compiled._engine
+    assert engine is not None
+    broken = engine.Engine.__new__(engine.Engine)
+    with pytest.raises(ValueError, match="bad opcode"):
+        broken.__init__(*_engine_args([9, 2]))
+    with pytest.raises(RuntimeError, match="not built"):
+        broken.match(" maduro \x02  \x02  \x02  ")
+    args = list(_engine_args([1, 7, 7, 0, 1, 0, 0]))
+    args[-1] = int  # spans are made as tuples of this type: it must be one
+    with pytest.raises(TypeError, match="tuple type"):
+        engine.Engine(*args)
 
 
 @needs_c
@@ -198,3 +216,16 @@ def test_terms_are_the_python_engines_where_the_text_cannot_be_cut_in_place(titl
     in_c, in_python = both(rules, doc)
     assert len(in_c) == 3
     assert in_c == in_python
+
+
+def test_a_rule_set_that_needs_no_particular_word_is_matched_by_both_engines() -> None:
+    """Presearch can reduce a wide OR to "tried on every item": then no word is indexed at
+    all, and the Python index must still answer (it raised before)."""
+    aliases = {"al2": ["president * maduro", "khan"], "al3": ["karim khan"]}
+    rules = rules_of("(((summary:omega OR @al2) AND (東京 OR feed:@al2)) OR @al3)", aliases=aliases)
+    for text, expected in (("x", []), ("Karim Khan", ["r0"])):
+        doc = Document({"title": text})
+        python = RuleSet(rules, compiled=False).match_document(doc)
+        assert [h.rule_id for h in python] == expected
+        if compiled.AVAILABLE:
+            assert RuleSet(rules, compiled=True).match_document(doc) == python

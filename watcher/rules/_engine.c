@@ -100,6 +100,7 @@ typedef struct {
     int32_t *present, *cand;
     PyObject *field_names[NFIELDS];
     PyObject *span_type;
+    int built; /* set once everything above is: a failed __init__ leaves an engine unusable */
 } Engine;
 
 /* per call */
@@ -223,13 +224,27 @@ static int validate(Engine *e, Py_ssize_t at, Py_ssize_t end, int depth) {
             if (kind == PART_ANY && p == 0) BAD("term starts with any word at %zd", at);
             if (kind < 0 || kind > PART_ANY) BAD("bad part at %zd", at);
         }
+        if (member != -1) { /* an exact term: its parts are its member's words, one by one */
+            int32_t m = e->code[at + 3];
+            const int32_t *words = &m;
+            int32_t n = 1;
+            if (m >= e->nwords + e->nphrases) BAD("a prefix as an exact term at %zd", at);
+            if (m >= e->nwords) {
+                words = e->phrase_words + e->phrase_words_off[m - e->nwords];
+                n = e->phrase_len[m - e->nwords];
+            }
+            if (nparts != n) BAD("bad member length at %zd", at);
+            for (int32_t p = 0; p < n; p++)
+                if (c[5 + 2 * p] != PART_WORD || c[6 + 2 * p] != words[p])
+                    BAD("bad member words at %zd", at);
+        }
         return 0;
     }
     case OP_ALIAS: {
-        if (size < 5) BAD("short alias at %zd", at);
-        int32_t n = c[3] + c[4];
+        if (size < 5 || c[3] < 1 || c[4] < 0) BAD("short alias at %zd", at);
+        Py_ssize_t n = (Py_ssize_t)c[3] + c[4];
         Py_ssize_t p = at + 5;
-        for (int32_t k = 0; k < n; k++) {
+        for (Py_ssize_t k = 0; k < n; k++) {
             if (p + 2 > stop || e->code[p] != OP_TERM) BAD("bad alias term at %zd", p);
             if (validate(e, p, stop, depth + 1) < 0) return -1;
             p += e->code[p + 1];
@@ -239,7 +254,7 @@ static int validate(Engine *e, Py_ssize_t at, Py_ssize_t end, int depth) {
     }
     case OP_AND:
     case OP_OR: {
-        if (size < 3) BAD("short group at %zd", at);
+        if (size < 3 || c[2] < 1) BAD("short group at %zd", at);
         Py_ssize_t p = at + 3;
         for (int32_t k = 0; k < c[2]; k++) {
             if (validate(e, p, stop, depth + 1) < 0) return -1;
@@ -292,14 +307,21 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
                           &a[4], &a[5], &a[6], &a[7], &a[8], &a[9], &a[10], &a[11], &a[12],
                           &a[13], &a[14], &a[15], &a[16], &fields, &span_type))
         return -1;
-    if (e->blob) {
+    if (e->blob || e->built) {
         PyErr_SetString(PyExc_RuntimeError, "Engine is built once");
         return -1;
     }
-    if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) != NFIELDS || !PyType_Check(span_type)) {
-        PyErr_SetString(PyExc_TypeError, "fields: a tuple of 4 names; span_type: a type");
+    if (!PyTuple_Check(fields) || PyTuple_GET_SIZE(fields) != NFIELDS ||
+        !PyType_Check(span_type) ||
+        !PyType_IsSubtype((PyTypeObject *)span_type, &PyTuple_Type)) {
+        PyErr_SetString(PyExc_TypeError, "fields: a tuple of 4 names; span_type: a tuple type");
         return -1;
     }
+    for (int i = 0; i < NFIELDS; i++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(fields, i))) {
+            PyErr_SetString(PyExc_TypeError, "fields: a tuple of 4 names");
+            return -1;
+        }
     Py_ssize_t nblob = PyBytes_GET_SIZE(blob);
     e->blob = PyMem_Malloc((size_t)(nblob ? nblob : 1));
     if (!e->blob) { PyErr_NoMemory(); return -1; }
@@ -480,6 +502,7 @@ static int engine_init(Engine *e, PyObject *args, PyObject *kwds) {
     }
     e->span_type = span_type;
     Py_INCREF(span_type);
+    e->built = 1;
     rc = 0;
 done:
     PyMem_Free(phrase_first);
@@ -642,8 +665,9 @@ static int term(Item *it, const int32_t *c, int32_t mask, Spans *out, int first)
     for (int32_t k = e->member_head[member]; k >= 0; k = it->occ_next[k]) {
         int32_t t = it->occ_token[k], f = it->tok_field[t];
         if (!(mask & (1 << f))) continue;
+        /* (an exact term's member is its whole phrase: checked again, defence in depth) */
+        if (t + nparts > it->ntok || it->tok_field[t + nparts - 1] != f) continue;
         if (!exact) {
-            if (t + nparts > it->ntok || it->tok_field[t + nparts - 1] != f) continue;
             int32_t p = 1;
             for (; p < nparts; p++) {
                 int32_t u = t + p, kind = parts[2 * p], id = parts[2 * p + 1];
@@ -828,7 +852,7 @@ static int32_t candidates(Item *it, int32_t *cand) {
 }
 
 static int begin(Engine *e, Item *it, PyObject *everything, const char **text, Py_ssize_t *len) {
-    if (!e->blob) {
+    if (!e->built) {
         PyErr_SetString(PyExc_RuntimeError, "Engine not built");
         return -1;
     }
@@ -968,6 +992,7 @@ static int same_words(Item *it, Span a, Span b) {
     int32_t n = a.end - a.start;
     if (n != b.end - b.start) return 0;
     int32_t t = it->first_tok[a.field] + a.start, u = it->first_tok[b.field] + b.start;
+    if (t < 0 || u < 0 || t + n > it->ntok || u + n > it->ntok) return 0;
     for (int32_t k = 0; k < n; k++, t++, u++)
         if (it->tok_len[t] != it->tok_len[u] ||
             memcmp(it->text + it->tok_off[t], it->text + it->tok_off[u], (size_t)it->tok_len[t]))

@@ -178,11 +178,14 @@ class PresearchIndex:
         for member, n in number.items():
             self._automaton.add_word(_pattern(member), n)
         self._automaton.make_automaton()
+        self._members = len(number)
 
     def candidates(self, everything: str) -> list[int]:
         """The rules, in order, that an item could match, given its words separated by single
         spaces with a space at each end (``Document.everything``)."""
-        present = set(map(_VALUE, self._automaton.iter(everything)))  # members, in C
+        # members, in C (an automaton with no words, when every rule is tried on every item,
+        # cannot be run at all)
+        present = set(map(_VALUE, self._automaton.iter(everything))) if self._members else set()
         kept: set[int] = set(self.always)
         # every loop over what the item holds runs in C (map, filter, compress): Python runs
         # only for the anchor pairs the item holds both of, a few
