@@ -232,6 +232,7 @@ class RuleSet:
         with cycle_collection_paused():
             nodes = [r.node for r in self.rules]
             if self.compiled:
+                self._make_heads()  # here, with the index: frozen with it (see the context)
                 return CompiledIndex(nodes, frequency)
             return PresearchIndex(nodes, frequency)
 
