@@ -737,16 +737,20 @@ static int near(Item *it, const int32_t *c, int within, Spans *out) {
         got = eval(it, right, f, &r);
         if (got < 0) { rc = -1; break; }
         if (!got) continue;
+        /* each span that stands close to one of the other side's, once: a span per pair
+           would grow as the square of a repeated word's count under a wide NEAR */
+        uint8_t *used = PyMem_Calloc((size_t)(l.n + r.n), 1);
+        if (!used) { rc = -1; break; }
         for (Py_ssize_t i = 0; i < l.n; i++)
             for (Py_ssize_t j = 0; j < r.n; j++)
-                if (close_to(l.v[i], r.v[j], distance, ordered) &&
-                    (push(out, l.v[i].field, l.v[i].start, l.v[i].end) < 0 ||
-                     push(out, r.v[j].field, r.v[j].start, r.v[j].end) < 0)) {
-                    rc = -1;
-                    goto done;
-                }
+                if (close_to(l.v[i], r.v[j], distance, ordered)) used[i] = used[l.n + j] = 1;
+        for (Py_ssize_t i = 0; i < l.n + r.n && rc == 0; i++) {
+            Span x = i < l.n ? l.v[i] : r.v[i - l.n];
+            if (used[i] && push(out, x.field, x.start, x.end) < 0) rc = -1;
+        }
+        PyMem_Free(used);
+        if (rc < 0) break;
     }
-done:
     PyMem_Free(l.v);
     PyMem_Free(r.v);
     if (rc < 0) return -1;

@@ -431,10 +431,13 @@ def _near(node: CNear, doc: Document, within: str | None) -> Evaluation:
         for a in left.units:
             for b in right.units:
                 if any(_close(x, y, node.distance, node.ordered) for x in a for y in b):
-                    units.append(a + b)
+                    # the pairs are wanted only by an enclosing NEAR (``within`` set): kept
+                    # at the top, they grow as the square of a repeated word's count
+                    if within is not None:
+                        units.append(a + b)
                     used.update(a)
                     used.update(b)
-    return _evaluation((True, list(used), units)) if units else NO_MATCH
+    return _evaluation((True, list(used), units)) if used else NO_MATCH
 
 
 class Evaluation(NamedTuple):
