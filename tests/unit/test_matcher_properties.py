@@ -46,7 +46,13 @@ from watcher.models import RuleHit
 from watcher.rules import compiled
 from watcher.rules.matcher import Alias, Document, evaluate
 from watcher.rules.query import TEXT_FIELDS
-from watcher.rules.ruleset import RuleSet, RuleSpec, compile_aliases, compile_rule
+from watcher.rules.ruleset import (
+    CompiledRule,
+    RuleSet,
+    RuleSpec,
+    compile_aliases,
+    compile_rule,
+)
 
 # -- vocabulary -----------------------------------------------------------------------------------
 
@@ -599,9 +605,10 @@ class Case:
     aliases: Aliases
     doc: GenDoc
 
-    def engine_match(self) -> list[RuleHit]:
+    def engine_match(self, compiled: bool | None = None) -> list[RuleHit]:
+        """The hits of ``RuleSet``; ``compiled``: which engine (default: as installed)."""
         rule = compile_rule(RuleSpec("r", "r", self.query), self.compiled_aliases())
-        return RuleSet([rule]).match_document(engine_doc(self.doc))
+        return RuleSet([rule], compiled).match_document(engine_doc(self.doc))
 
     def compiled_aliases(self) -> dict[str, Alias]:
         return compile_aliases(self.aliases.spellings, self.aliases.exclude)
@@ -716,14 +723,19 @@ def rule_sets(draw: st.DrawFn) -> tuple[list[str], Aliases, list[GenDoc]]:
     return texts, aliases, docs
 
 
+def compile_rules(texts: list[str], aliases: Aliases) -> list[CompiledRule]:
+    """Rules r0, r1, ... of the query texts, with the aliases."""
+    table = compile_aliases(aliases.spellings, aliases.exclude)
+    return [compile_rule(RuleSpec(f"r{i}", f"r{i}", t), table) for i, t in enumerate(texts)]
+
+
 @examples(200)
 @given(rule_sets())
 def test_presearch_reports_exactly_the_rules_that_match(
     case: tuple[list[str], Aliases, list[GenDoc]],
 ) -> None:
     texts, aliases, docs = case
-    compiled = compile_aliases(aliases.spellings, aliases.exclude)
-    rules = [compile_rule(RuleSpec(f"r{i}", f"r{i}", t), compiled) for i, t in enumerate(texts)]
+    rules = compile_rules(texts, aliases)
     ruleset = RuleSet(rules)
     for doc in docs:
         engine = engine_doc(doc)
@@ -834,8 +846,7 @@ def test_c_engine_gives_the_python_engines_hits_terms_included(
     case: tuple[list[str], Aliases, list[GenDoc]],
 ) -> None:
     texts, aliases, docs = case
-    table = compile_aliases(aliases.spellings, aliases.exclude)
-    rules = [compile_rule(RuleSpec(f"r{i}", f"r{i}", t), table) for i, t in enumerate(texts)]
+    rules = compile_rules(texts, aliases)
     in_c, in_python = RuleSet(rules, compiled=True), RuleSet(rules, compiled=False)
     for doc in docs:
         expected = in_python.match_document(engine_doc(doc))
@@ -845,6 +856,4 @@ def test_c_engine_gives_the_python_engines_hits_terms_included(
 @examples(300)
 @given(cases())
 def test_python_engine_matches_iff_reference_matches(case: Case) -> None:
-    rule = compile_rule(RuleSpec("r", "r", case.query), case.compiled_aliases())
-    found = RuleSet([rule], compiled=False).match_document(engine_doc(case.doc))
-    assert bool(found) == case.reference_match(), case
+    assert bool(case.engine_match(compiled=False)) == case.reference_match(), case

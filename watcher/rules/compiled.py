@@ -35,7 +35,7 @@ AVAILABLE = _engine is not None and os.environ.get("WATCHER_ENGINE", "") != "pyt
 _PHRASE_BASE: int = _engine.PHRASE_BASE if _engine is not None else 0
 _STEM_BASE: int = _engine.STEM_BASE if _engine is not None else 0
 _TEXT = 0b0111  # title, summary, content: where a term with no field looks
-_KIND = {"word": 0, "prefix": 1, "any": 2}
+_WORD, _PREFIX, _ANY = 0, 1, 2  # a term's parts, as _engine.c's PART_* reads them
 # (the rules an item matches; for each, the index of what it matched in the two lists after,
 # or -1 when Python is to evaluate it; per index, the spans or None; the terms or None): see
 # ``CompiledIndex.match``
@@ -79,9 +79,9 @@ class _Program:
     def stem(self, text: str) -> int:
         return self.stems.setdefault(text, len(self.stems))
 
-    def phrase(self, words: Sequence[str]) -> int:
-        key = tuple(map(self.word, words))
-        return _PHRASE_BASE + self.phrases.setdefault(key, len(self.phrases))
+    def phrase(self, words: Sequence[int]) -> int:
+        """The number of a phrase of exact words, given its words' numbers."""
+        return _PHRASE_BASE + self.phrases.setdefault(tuple(words), len(self.phrases))
 
     def member(self, member: str) -> int:
         """The number of a requirement member ("word", "two words", "stem*")."""
@@ -90,7 +90,7 @@ class _Program:
             if member.endswith("*"):
                 number = _STEM_BASE + self.stem(member[:-1])
             elif " " in member:
-                number = self.phrase(member.split(" "))
+                number = self.phrase([self.word(w) for w in member.split(" ")])
             else:
                 number = self.word(member)
             self._members[member] = number
@@ -139,21 +139,19 @@ class _Program:
         if known is None:
             parts = term.parts
             encoded: list[int] = []  # (kind, number) per part
-            words = self.words
             for part in parts:
                 if part.kind == "word":
-                    encoded += (0, words.setdefault(part.text, len(words)))
+                    encoded += (_WORD, self.word(part.text))
                 elif part.kind == "prefix":
-                    encoded += (1, self.stem(part.text))
+                    encoded += (_PREFIX, self.stem(part.text))
                 else:
-                    encoded += (2, 0)
+                    encoded += (_ANY, 0)
             if not term.pattern:  # a prefix or ``*``: found from its first part
                 member = -1
             elif len(parts) == 1:
                 member = encoded[1]
             else:  # a phrase of exact words: its words' numbers are every other entry
-                phrases = self.phrases
-                member = _PHRASE_BASE + phrases.setdefault(tuple(encoded[1::2]), len(phrases))
+                member = self.phrase(encoded[1::2])
             known = array("i", (_engine.OP_TERM, 5 + 2 * len(parts), mask, member, len(parts)))
             known.extend(encoded)
             self._terms[key] = known

@@ -311,7 +311,7 @@ class RuleSet:
         """Hits from the C engine's answer: the matched terms of each rule it matched (worked
         out once for rules that matched the same words), and the rules it left to Python
         (``link:``, nested NEAR) evaluated here."""
-        heads = self._heads or self._make_heads()
+        heads = self._heads  # (made with the compiled index: ``_build_index``)
         matched, group_of, groups, terms_of = found
         hits = []
         for i, group in zip(matched, group_of, strict=True):
